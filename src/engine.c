@@ -1,0 +1,229 @@
+/*
+ * Engine: the glue between libcurl's multi_socket API and libuv.  libcurl
+ * tells us which sockets to watch (cb_socket) and when to wake it up
+ * (cb_timer); libuv tells us when a socket is ready (on_poll) or the time
+ * came (on_timeout), and we hand that back with curl_multi_socket_action.
+ * After every such call we drain curl_multi_info_read, remove the finished
+ * handles and report them.  Nothing here calls libcurl from inside a
+ * libcurl callback: that returns CURLM_RECURSIVE_API_CALL in 7.88.
+ */
+#include "engine.h"
+
+#include <stdlib.h>
+
+#include "corral.h"
+
+/* One per socket, not per easy handle: HTTP/2 streams share a socket. */
+struct sock_ctx {
+  uv_poll_t poll;
+  curl_socket_t fd;
+  struct engine *engine;
+};
+
+/* Runs on_closed once the timer and every poll handle have closed. */
+static void maybe_closed(struct engine *e)
+{
+  engine_closed_cb cb = e->on_closed;
+
+  if (!e->closing || e->polls || !e->timer_closed || !cb)
+    return;
+  e->on_closed = NULL;
+  cb(e);
+}
+
+static void on_poll_closed(uv_handle_t *handle)
+{
+  struct sock_ctx *ctx = handle->data;
+  struct engine *e = ctx->engine;
+
+  free(ctx);
+  e->polls--;
+  maybe_closed(e);
+}
+
+static void drain(struct engine *e)
+{
+  CURLMsg *msg;
+  int left;
+
+  while ((msg = curl_multi_info_read(e->multi, &left))) {
+    CURL *easy;
+    CURLcode result;
+
+    if (msg->msg != CURLMSG_DONE)
+      continue;
+    /* msg is invalid after remove_handle: copy what we need first. */
+    easy = msg->easy_handle;
+    result = msg->data.result;
+    curl_multi_remove_handle(e->multi, easy);
+    e->on_done(easy, result, e->data);
+  }
+}
+
+static void act(struct engine *e, curl_socket_t fd, int flags)
+{
+  CURLMcode rc = curl_multi_socket_action(e->multi, fd, flags, &e->running);
+
+  /*
+   * The only error here that is not a bug is out of memory; the transfers
+   * then time out or fail on their own, so there is nothing better to do
+   * than to keep draining.
+   */
+  (void)rc;
+  drain(e);
+}
+
+static void on_poll(uv_poll_t *poll, int status, int events)
+{
+  struct sock_ctx *ctx = poll->data;
+  int flags = 0;
+
+  if (status < 0)
+    flags = CURL_CSELECT_ERR;
+  if (events & UV_READABLE)
+    flags |= CURL_CSELECT_IN;
+  if (events & UV_WRITABLE)
+    flags |= CURL_CSELECT_OUT;
+  act(ctx->engine, ctx->fd, flags);
+}
+
+static void on_timeout(uv_timer_t *timer)
+{
+  act(timer->data, CURL_SOCKET_TIMEOUT, 0);
+}
+
+static int cb_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+  struct engine *e = userp;
+
+  (void)multi;
+  if (timeout_ms < 0)
+    uv_timer_stop(&e->timer);
+  else
+    /* 0 ms runs on the next loop iteration, never inside this callback. */
+    uv_timer_start(&e->timer, on_timeout, (uint64_t)timeout_ms, 0);
+  return 0;
+}
+
+static struct sock_ctx *sock_ctx_new(struct engine *e, curl_socket_t fd)
+{
+  struct sock_ctx *ctx = malloc(sizeof(*ctx));
+
+  if (!ctx)
+    return NULL;
+  if (uv_poll_init_socket(e->loop, &ctx->poll, fd)) {
+    free(ctx);
+    return NULL;
+  }
+  ctx->fd = fd;
+  ctx->engine = e;
+  ctx->poll.data = ctx;
+  e->polls++;
+  curl_multi_assign(e->multi, fd, ctx);
+  return ctx;
+}
+
+static int cb_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
+                     void *socketp)
+{
+  struct engine *e = userp;
+  struct sock_ctx *ctx = socketp;
+  int events = 0;
+
+  (void)easy;
+  switch (what) {
+  case CURL_POLL_IN:
+  case CURL_POLL_OUT:
+  case CURL_POLL_INOUT:
+    if (!ctx && !(ctx = sock_ctx_new(e, fd)))
+      return -1;
+    if (what != CURL_POLL_OUT)
+      events |= UV_READABLE;
+    if (what != CURL_POLL_IN)
+      events |= UV_WRITABLE;
+    uv_poll_start(&ctx->poll, events, on_poll);
+    return 0;
+  case CURL_POLL_REMOVE:
+    if (ctx) {
+      /* Stop now: libcurl may close the fd as soon as we return. */
+      uv_poll_stop(&ctx->poll);
+      if (!e->closing)
+        curl_multi_assign(e->multi, fd, NULL);
+      uv_close((uv_handle_t *)&ctx->poll, on_poll_closed);
+    }
+    return 0;
+  default:
+    return -1;
+  }
+}
+
+int engine_init(struct engine *e, uv_loop_t *loop, unsigned max_connects,
+                engine_done_cb on_done, void *data)
+{
+  int err;
+
+  e->loop = loop;
+  e->on_done = on_done;
+  e->on_closed = NULL;
+  e->data = data;
+  e->polls = 0;
+  e->running = 0;
+  e->closing = 0;
+  e->timer_closed = 0;
+  e->multi = curl_multi_init();
+  if (!e->multi)
+    return CORRAL_ENOMEM;
+  err = uv_timer_init(loop, &e->timer);
+  if (err) {
+    curl_multi_cleanup(e->multi);
+    e->multi = NULL;
+    return err;
+  }
+  e->timer.data = e;
+  curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, cb_socket);
+  curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
+  curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, cb_timer);
+  curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
+  /*
+   * Idle connections count too: -j N means at most N open connections, so
+   * an idle one to another host is closed before a new one is opened.
+   */
+  curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)max_connects);
+  curl_multi_setopt(e->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+                    (long)max_connects);
+  return 0;
+}
+
+int engine_add(struct engine *e, CURL *easy)
+{
+  CURLMcode rc = curl_multi_add_handle(e->multi, easy);
+
+  if (rc == CURLM_OK)
+    return 0;
+  return rc == CURLM_OUT_OF_MEMORY ? CORRAL_ENOMEM : CORRAL_ECURL;
+}
+
+void engine_remove(struct engine *e, CURL *easy)
+{
+  curl_multi_remove_handle(e->multi, easy);
+}
+
+static void on_timer_closed(uv_handle_t *handle)
+{
+  struct engine *e = handle->data;
+
+  e->timer_closed = 1;
+  maybe_closed(e);
+}
+
+void engine_close(struct engine *e, engine_closed_cb on_closed)
+{
+  if (e->closing)
+    return;
+  e->closing = 1;
+  e->on_closed = on_closed;
+  /* multi_cleanup closes cached connections and so calls cb_socket. */
+  curl_multi_cleanup(e->multi);
+  e->multi = NULL;
+  uv_close((uv_handle_t *)&e->timer, on_timer_closed);
+}

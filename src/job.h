@@ -1,0 +1,64 @@
+/*
+ * The records behind deduplication.  A job is one key (normalized URL):
+ * it is fetched at most once per run, and every input entry with that key
+ * waits on it.  An entry is one input line (or corral_add call) until its
+ * result has been delivered; then it is freed.  A job lives until the
+ * corral is freed, so a later duplicate can take its result.
+ *
+ * Owned by corral.c; stored in the urlset (by key) and, while waiting, in
+ * the scheduler's host queues (through the embedded sched_item).
+ */
+#ifndef CORRAL_JOB_H
+#define CORRAL_JOB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hash.h"
+#include "sched.h"
+
+enum job_state {
+  JOB_PLANNED,   /* dry run: never fetched */
+  JOB_QUEUED,    /* waiting in its host's queue */
+  JOB_ACTIVE,    /* a transfer is running */
+  JOB_RETRY,     /* waiting for its retry timer; holds no slot */
+  JOB_DONE,      /* file downloaded */
+  JOB_SKIPPED,   /* file was already there, or 304 */
+  JOB_FAILED,
+  JOB_ALIAS      /* a redirect hop's key: see alias_of */
+};
+
+struct entry {
+  struct entry *next;
+  char *path;         /* own output path, or NULL for the job's */
+  const char *source; /* interned by corral.c */
+  unsigned line;
+  bool is_owner;      /* the entry that created the job */
+  char url[];
+};
+
+struct retry_timer;
+
+struct job {
+  UT_hash_handle hh;
+  struct sched_item item;
+  struct entry *entries, **entries_tail;
+  struct job *alias_of;       /* JOB_ALIAS: the job this key joined */
+  struct retry_timer *retry;  /* JOB_RETRY only */
+  char *path;                 /* output path, relative to the output dir */
+  char *url;                  /* current hop after a redirect, else NULL */
+  char *sha256;               /* expected body hash (lowercase), or NULL */
+  char *validator;            /* ETag/Last-Modified of the .part */
+  char *msg;                  /* JOB_FAILED: reason */
+  uint64_t bytes;
+  uint64_t started_ms;
+  uint64_t ended_ms;
+  long http_status;
+  int err;
+  uint16_t attempts;
+  uint16_t hops;
+  uint8_t state;
+  char key[];
+};
+
+#endif

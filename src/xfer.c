@@ -1,0 +1,454 @@
+/*
+ * Transfer: options, body streaming and outcome classification for one
+ * request.  Bodies of non-2xx answers are read and dropped, so an error
+ * page never lands in a file; a 2xx body goes to PATH.part and is renamed
+ * to PATH only when its length (and sha256, when asked) checks out.
+ */
+#include "xfer.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "corral.h"
+#include "safefs.h"
+#include "sink.h"
+
+#define BUFFER_SIZE (64 * 1024)
+
+static bool is_2xx(long status)
+{
+  return status >= 200 && status < 300;
+}
+
+static bool is_transient_status(long status)
+{
+  switch (status) {
+  case 408:
+  case 429:
+  case 500:
+  case 502:
+  case 503:
+  case 504:
+    return true;
+  default:
+    return false;
+  }
+}
+
+static bool is_transient_curl(CURLcode rc)
+{
+  switch (rc) {
+  case CURLE_COULDNT_RESOLVE_HOST:
+  case CURLE_COULDNT_RESOLVE_PROXY:
+  case CURLE_COULDNT_CONNECT:
+  case CURLE_OPERATION_TIMEDOUT:
+  case CURLE_PARTIAL_FILE:
+  case CURLE_RECV_ERROR:
+  case CURLE_SEND_ERROR:
+  case CURLE_GOT_NOTHING:
+  case CURLE_HTTP2:
+  case CURLE_HTTP2_STREAM:
+  case CURLE_SSL_CONNECT_ERROR:
+    return true;
+  default:
+    return false;
+  }
+}
+
+static int open_sink(struct xfer *x)
+{
+  unsigned flags = x->params.sha256 ? SINK_SHA256 : 0;
+  uint64_t have = 0;
+  int err;
+
+  if (x->resume_from)
+    flags |= SINK_RESUME;
+  err = sink_open(&x->sink, x->cfg.rootfd, x->params.path, flags, &have);
+  if (err)
+    return err;
+  if (!x->resume_from)
+    return 0;
+  /* A 200 to a Range request, or a range starting elsewhere: start over. */
+  if (x->status != 206 || x->range_start != (int64_t)x->resume_from ||
+      have != x->resume_from) {
+    x->resume_from = 0;
+    return sink_truncate(x->sink);
+  }
+  return 0;
+}
+
+static size_t cb_write(char *data, size_t size, size_t n, void *userp)
+{
+  struct xfer *x = userp;
+  size_t len = size * n;
+  int err;
+
+  x->last_rx_ms = uv_now(x->cfg.loop);
+  if (!is_2xx(x->status))
+    return len;
+  if (!x->sink && (err = open_sink(x))) {
+    x->write_err = err;
+    return CURL_WRITEFUNC_ERROR;
+  }
+  if (x->cfg.max_filesize && sink_size(x->sink) + len > x->cfg.max_filesize) {
+    x->write_err = CORRAL_ETOOBIG;
+    return CURL_WRITEFUNC_ERROR;
+  }
+  err = sink_write(x->sink, data, len);
+  if (err) {
+    x->write_err = err;
+    return CURL_WRITEFUNC_ERROR;
+  }
+  return len;
+}
+
+/* The value of header `name` in line, or NULL; *len gets its length. */
+static const char *header_value(const char *line, size_t n, const char *name,
+                                size_t *len)
+{
+  size_t k = strlen(name);
+  const char *v, *end = line + n;
+
+  if (n <= k || line[k] != ':' || strncasecmp(line, name, k))
+    return NULL;
+  v = line + k + 1;
+  while (v < end && (*v == ' ' || *v == '\t'))
+    v++;
+  while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+    end--;
+  *len = (size_t)(end - v);
+  return v;
+}
+
+static uint64_t parse_retry_after(const char *v, size_t len)
+{
+  char buf[64];
+  time_t when;
+  char *end;
+  unsigned long secs;
+
+  if (!len || len >= sizeof(buf))
+    return 0;
+  memcpy(buf, v, len);
+  buf[len] = '\0';
+  secs = strtoul(buf, &end, 10);
+  if (end != buf && !*end)
+    return (uint64_t)secs * 1000;
+  when = curl_getdate(buf, NULL);
+  if (when < 0 || when <= time(NULL))
+    return 0;
+  return (uint64_t)(when - time(NULL)) * 1000;
+}
+
+static void keep_validator(struct xfer *x, const char *v, size_t len)
+{
+  free(x->validator);
+  x->validator = strndup(v, len);
+}
+
+static void on_header(struct xfer *x, const char *line, size_t n)
+{
+  const char *v;
+  size_t len;
+
+  if (n > 5 && !strncmp(line, "HTTP/", 5)) {
+    /* A new response (after a 1xx): forget the previous one's headers. */
+    const char *sp = memchr(line, ' ', n);
+
+    x->status = sp ? strtol(sp + 1, NULL, 10) : 0;
+    x->range_start = -1;
+    x->retry_after_ms = 0;
+    return;
+  }
+  if ((v = header_value(line, n, "Content-Range", &len)) && len > 6 &&
+      !strncasecmp(v, "bytes ", 6))
+    x->range_start = strtoll(v + 6, NULL, 10);
+  else if ((v = header_value(line, n, "Retry-After", &len)))
+    x->retry_after_ms = parse_retry_after(v, len);
+  else if ((v = header_value(line, n, "ETag", &len)))
+    keep_validator(x, v, len);
+  else if (!x->validator && (v = header_value(line, n, "Last-Modified", &len)))
+    keep_validator(x, v, len);
+}
+
+static size_t cb_header(char *data, size_t size, size_t n, void *userp)
+{
+  struct xfer *x = userp;
+  size_t len = size * n;
+
+  x->last_rx_ms = uv_now(x->cfg.loop);
+  on_header(x, data, len);
+  return len;
+}
+
+static void set_fixed_options(struct xfer *x)
+{
+  CURL *e = x->easy;
+
+  curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, cb_write);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, cb_header);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(e, CURLOPT_FILETIME, 1L);
+  curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+  curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)BUFFER_SIZE);
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_USERAGENT, x->cfg.user_agent);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, x->cfg.connect_timeout_ms);
+  if (x->cfg.cacert)
+    curl_easy_setopt(e, CURLOPT_CAINFO, x->cfg.cacert);
+  if (x->cfg.insecure) {
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (x->cfg.max_recv_speed)
+    curl_easy_setopt(e, CURLOPT_MAX_RECV_SPEED_LARGE,
+                     (curl_off_t)x->cfg.max_recv_speed);
+}
+
+int xfer_new(struct xfer **out, const struct xfer_config *cfg)
+{
+  struct xfer *x = calloc(1, sizeof(*x));
+
+  *out = NULL;
+  if (!x)
+    return CORRAL_ENOMEM;
+  x->easy = curl_easy_init();
+  if (!x->easy) {
+    free(x);
+    return CORRAL_ENOMEM;
+  }
+  x->cfg = *cfg;
+  set_fixed_options(x);
+  *out = x;
+  return 0;
+}
+
+void xfer_free(struct xfer *x)
+{
+  if (!x)
+    return;
+  sink_abort(&x->sink, true);
+  curl_slist_free_all(x->range_headers);
+  curl_easy_cleanup(x->easy);
+  free(x->validator);
+  free(x);
+}
+
+/* Size of an existing PATH.part, 0 if there is none. */
+static uint64_t part_size(int rootfd, const char *path)
+{
+  uint64_t size = 0;
+  size_t len = strlen(path);
+  char *part = malloc(len + sizeof(".part"));
+
+  if (!part)
+    return 0;
+  memcpy(part, path, len);
+  memcpy(part + len, ".part", sizeof(".part"));
+  if (safefs_stat(rootfd, part, &size) != 1)
+    size = 0;
+  free(part);
+  return size;
+}
+
+/* Sets Range (and If-Range when we know a validator) to continue a .part. */
+static int set_range(struct xfer *x, const struct xfer_params *p)
+{
+  char range[32];
+  char *if_range = NULL;
+  struct curl_slist *h, *l = NULL;
+
+  x->resume_from = part_size(x->cfg.rootfd, p->path);
+  if (!x->resume_from)
+    return 0;
+  snprintf(range, sizeof(range), "%llu-", (unsigned long long)x->resume_from);
+  curl_easy_setopt(x->easy, CURLOPT_RANGE, range);
+  if (!p->validator)
+    return 0;
+  if (!(if_range = malloc(strlen(p->validator) + sizeof("If-Range: "))))
+    goto nomem;
+  strcpy(if_range, "If-Range: ");
+  strcat(if_range, p->validator);
+  for (h = x->cfg.headers; h; h = h->next)
+    if (!(l = curl_slist_append(l, h->data)))
+      goto nomem;
+  if (!(h = curl_slist_append(l, if_range)))
+    goto nomem;
+  free(if_range);
+  x->range_headers = h;
+  curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, h);
+  return 0;
+nomem:
+  free(if_range);
+  curl_slist_free_all(l);
+  return CORRAL_ENOMEM;
+}
+
+int xfer_start(struct xfer *x, const struct xfer_params *params)
+{
+  x->params = *params;
+  x->status = 0;
+  x->write_err = 0;
+  x->range_start = -1;
+  x->retry_after_ms = 0;
+  x->resume_from = 0;
+  x->errbuf[0] = '\0';
+  free(x->validator);
+  x->validator = NULL;
+  x->last_rx_ms = uv_now(x->cfg.loop);
+  curl_easy_setopt(x->easy, CURLOPT_URL, params->url);
+  curl_easy_setopt(x->easy, CURLOPT_RANGE, NULL);
+  curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->cfg.headers);
+  if (params->resume)
+    return set_range(x, params);
+  return 0;
+}
+
+/* Ends the request: drops per-request state; keeps the handle. */
+static void end_request(struct xfer *x, struct xfer_outcome *o)
+{
+  o->validator = x->validator;
+  x->validator = NULL;
+  curl_slist_free_all(x->range_headers);
+  x->range_headers = NULL;
+}
+
+static void fail(struct xfer_outcome *o, int err, bool transient,
+                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void fail(struct xfer_outcome *o, int err, bool transient,
+                 const char *fmt, ...)
+{
+  va_list ap;
+
+  o->err = err;
+  o->transient = transient;
+  va_start(ap, fmt);
+  vsnprintf(o->msg, sizeof(o->msg), fmt, ap);
+  va_end(ap);
+}
+
+/* A 2xx that ended cleanly: check it and commit PATH.part to PATH. */
+static void complete_body(struct xfer *x, struct xfer_outcome *o)
+{
+  curl_off_t expect = -1, filetime = -1;
+  char got[65];
+  int err;
+
+  if (!x->sink && (err = open_sink(x))) {
+    fail(o, err, false, "%s.part: %s", x->params.path, corral_strerror(err));
+    return;
+  }
+  curl_easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &expect);
+  curl_easy_getinfo(x->easy, CURLINFO_FILETIME_T, &filetime);
+  o->bytes = sink_size(x->sink);
+  if (expect >= 0 && o->bytes != x->resume_from + (uint64_t)expect) {
+    fail(o, CORRAL_ESHORT, true, "body is %llu bytes, expected %llu",
+         (unsigned long long)o->bytes,
+         (unsigned long long)(x->resume_from + (uint64_t)expect));
+    return;
+  }
+  if (x->params.sha256) {
+    sink_sha256_hex(x->sink, got);
+    if (strcmp(got, x->params.sha256)) {
+      sink_abort(&x->sink, false);
+      {
+        fail(o, CORRAL_ESHA256, false, "sha256 mismatch: expected %s, got %s",
+             x->params.sha256, got);
+        return;
+      }
+    }
+  }
+  err = sink_commit(&x->sink, filetime);
+  if (err)
+    fail(o, err, false, "%s: %s", x->params.path, corral_strerror(err));
+}
+
+static void finish_http(struct xfer *x, struct xfer_outcome *o)
+{
+  char *location = NULL;
+
+  if (is_2xx(o->http_status)) {
+    complete_body(x, o);
+    return;
+  }
+  if (o->http_status == 304) {
+    o->not_modified = true;
+    return;
+  }
+  curl_easy_getinfo(x->easy, CURLINFO_REDIRECT_URL, &location);
+  if (o->http_status >= 300 && o->http_status < 400 && location) {
+    o->redirect = strdup(location);
+    if (!o->redirect)
+      fail(o, CORRAL_ENOMEM, false, "out of memory");
+    return;
+  }
+  o->retry_after_ms = x->retry_after_ms;
+  fail(o, CORRAL_EHTTP, is_transient_status(o->http_status), "HTTP %ld",
+       o->http_status);
+}
+
+static void finish_error(struct xfer *x, CURLcode result,
+                         struct xfer_outcome *o)
+{
+  if (x->write_err == CORRAL_ETOOBIG)
+    fail(o, CORRAL_ETOOBIG, false, "body larger than %llu bytes",
+         (unsigned long long)x->cfg.max_filesize);
+  else if (x->write_err)
+    fail(o, x->write_err, false, "%s.part: %s", x->params.path,
+         corral_strerror(x->write_err));
+  else
+    fail(o, CORRAL_ECURL, is_transient_curl(result), "%s",
+         x->errbuf[0] ? x->errbuf : curl_easy_strerror(result));
+}
+
+void xfer_finish(struct xfer *x, CURLcode result, struct xfer_outcome *o)
+{
+  long status = 0;
+
+  memset(o, 0, sizeof(*o));
+  curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+  o->http_status = status;
+  if (result == CURLE_OK)
+    finish_http(x, o);
+  else
+    finish_error(x, result, o);
+  if (x->sink) {
+    /* Still open means it failed: keep bytes worth resuming. */
+    o->bytes = sink_size(x->sink);
+    sink_abort(&x->sink, o->transient);
+  }
+  end_request(x, o);
+}
+
+void xfer_cancel(struct xfer *x, int err, bool transient, const char *msg,
+                 struct xfer_outcome *o)
+{
+  long status = 0;
+
+  memset(o, 0, sizeof(*o));
+  curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+  o->http_status = status;
+  fail(o, err, transient, "%s", msg);
+  if (x->sink) {
+    o->bytes = sink_size(x->sink);
+    sink_abort(&x->sink, true);
+  }
+  end_request(x, o);
+}
+
+uint64_t xfer_idle_ms(const struct xfer *x)
+{
+  uint64_t now = uv_now(x->cfg.loop);
+
+  return now > x->last_rx_ms ? now - x->last_rx_ms : 0;
+}

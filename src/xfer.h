@@ -1,0 +1,92 @@
+/*
+ * Transfer: one request for one key, on a reusable easy handle.  Sets the
+ * options, streams a 2xx body into a sink (PATH.part), and when libcurl says
+ * the transfer ended, decides what happened: a complete file (committed to
+ * PATH), a redirect to follow, a 304, or a failure that is transient (worth
+ * a retry) or permanent.  It knows nothing of dedup, queues or retries.
+ *
+ * Calling sequence:
+ *   xfer_new(&x, &cfg)                 once per job slot; reused
+ *   xfer_start(x, &params)             then engine_add(x->easy)
+ *   xfer_finish(x, result, &outcome)   when the engine says it ended
+ *   xfer_cancel(x, err, &outcome)      instead, after engine_remove()
+ *   xfer_free(x)
+ *
+ * Ownership: cfg and its strings are borrowed and must outlive the xfer.
+ * params is copied; its strings are borrowed until xfer_finish/xfer_cancel.  The
+ * outcome's redirect string is malloc'd and owned by the caller.
+ */
+#ifndef CORRAL_XFER_H
+#define CORRAL_XFER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <curl/curl.h>
+#include <uv.h>
+
+struct xfer_config {
+  uv_loop_t *loop;       /* for uv_now(), the stall clock */
+  int rootfd;            /* output dir */
+  struct curl_slist *headers; /* user headers, shared */
+  const char *user_agent;
+  const char *cacert;
+  bool insecure;
+  long connect_timeout_ms;
+  uint64_t max_filesize; /* 0 = none */
+  uint64_t max_recv_speed; /* per transfer, 0 = none */
+};
+
+struct xfer_params {
+  const char *url;
+  const char *path;     /* relative output path */
+  const char *sha256;   /* expected lowercase hex, or NULL */
+  const char *validator; /* ETag or Last-Modified of the .part, or NULL */
+  bool resume;          /* continue an existing PATH.part */
+};
+
+struct xfer_outcome {
+  int err;                 /* 0 = file committed, or CORRAL_E* / -errno */
+  bool transient;          /* worth a retry */
+  bool not_modified;       /* 304 */
+  long http_status;
+  uint64_t bytes;          /* size of the file (resumed bytes included) */
+  uint64_t retry_after_ms; /* from Retry-After, 0 if none */
+  char *redirect;          /* absolute Location of a 3xx, caller frees */
+  char *validator;         /* ETag/Last-Modified seen, caller frees */
+  char msg[256];           /* reason when err != 0 */
+};
+
+struct xfer {
+  CURL *easy;
+  void *owner; /* the caller's record; never touched here */
+  struct xfer_config cfg;
+  struct sink *sink;
+  struct curl_slist *range_headers;
+  struct xfer_params params; /* strings borrowed from the caller */
+  uint64_t resume_from;
+  uint64_t last_rx_ms;
+  int64_t range_start;  /* from Content-Range, -1 if none */
+  uint64_t retry_after_ms;
+  long status;          /* of the response being received */
+  int write_err;        /* why cb_write refused data */
+  char *validator;
+  char errbuf[CURL_ERROR_SIZE];
+};
+
+int xfer_new(struct xfer **out, const struct xfer_config *cfg);
+void xfer_free(struct xfer *x);
+
+/* Prepares x for params.  0 or a negative code (then nothing to undo). */
+int xfer_start(struct xfer *x, const struct xfer_params *params);
+
+void xfer_finish(struct xfer *x, CURLcode result, struct xfer_outcome *o);
+/* Ends x after the caller removed its handle: err with msg; the .part is
+ * kept so a later run can resume it. */
+void xfer_cancel(struct xfer *x, int err, bool transient, const char *msg,
+                 struct xfer_outcome *o);
+
+/* Milliseconds since the last byte arrived (or the transfer started). */
+uint64_t xfer_idle_ms(const struct xfer *x);
+
+#endif
