@@ -29,8 +29,8 @@
 #include "urlset.h"
 #include "xfer.h"
 
-#define container_of(ptr, type, member)                                     \
-  ((type *)((char *)(ptr) - offsetof(type, member)))
+#define container_of(ptr, type, member)                                       \
+  ((type *)((char *)(ptr)-offsetof(type, member)))
 
 /* A job slot: one reusable transfer and the job it runs, if any. */
 struct slot {
@@ -203,8 +203,7 @@ static enum corral_status entry_status(struct corral *c, struct job *job,
     return place_copy(c, job, e, r);
   if (!e->is_owner)
     return CORRAL_STATUS_DUPLICATE;
-  return job->state == JOB_SKIPPED ? CORRAL_STATUS_SKIPPED
-                                   : CORRAL_STATUS_OK;
+  return job->state == JOB_SKIPPED ? CORRAL_STATUS_SKIPPED : CORRAL_STATUS_OK;
 }
 
 /* Tells the caller how entry e of a finished job ended, and frees e. */
@@ -243,8 +242,7 @@ static void deliver_all(struct corral *c, struct job *job)
 }
 
 /* Moves job to a final state and reports every entry waiting on it. */
-static void finish_job(struct corral *c, struct job *job,
-                       enum job_state state)
+static void finish_job(struct corral *c, struct job *job, enum job_state state)
 {
   if (job->state == JOB_QUEUED || job->state == JOB_ACTIVE ||
       job->state == JOB_RETRY)
@@ -264,7 +262,8 @@ static void fail_job(struct corral *c, struct job *job, int err,
 }
 
 static void log_msg(struct corral *c, enum corral_log_level level,
-                    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+                    const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void log_msg(struct corral *c, enum corral_log_level level,
                     const char *fmt, ...)
@@ -408,9 +407,9 @@ static int check_sha256(const char *hex, char **out)
   if (!(*out = strdup(hex)))
     return CORRAL_ENOMEM;
   for (i = 0; i < 64; i++)
-    (*out)[i] = (char)(((*out)[i] >= 'A' && (*out)[i] <= 'F')
-                           ? (*out)[i] - 'A' + 'a'
-                           : (*out)[i]);
+    (*out)[i] =
+        (char)(((*out)[i] >= 'A' && (*out)[i] <= 'F') ? (*out)[i] - 'A' + 'a'
+                                                      : (*out)[i]);
   return 0;
 }
 
@@ -486,8 +485,8 @@ static int add_duplicate(struct corral *c, struct job *job, struct entry *e,
   char *want, *path;
 
   if (sha256 && (!job->sha256 || strcmp(sha256, job->sha256))) {
-    bool adopt = !job->sha256 && (job->state == JOB_QUEUED ||
-                                  job->state == JOB_PLANNED);
+    bool adopt = !job->sha256 &&
+                 (job->state == JOB_QUEUED || job->state == JOB_PLANNED);
 
     if (!adopt) {
       free(sha256);
@@ -566,7 +565,8 @@ out:
   return err;
 }
 
-/* ---- transfers ----------------------------------------------------------- */
+/* ---- transfers -----------------------------------------------------------
+ */
 
 static void on_stall_tick(uv_timer_t *timer);
 
@@ -720,13 +720,13 @@ static int schedule_retry(struct corral *c, struct job *job,
   c->open_handles++;
   job->retry = rt;
   job->state = JOB_RETRY;
-  delay = sched_retry_delay_ms(job->attempts, c->o.retry_delay,
-                               o->retry_after_ms,
-                               (double)rand() / ((double)RAND_MAX + 1));
+  delay =
+      sched_retry_delay_ms(job->attempts, c->o.retry_delay, o->retry_after_ms,
+                           (double)rand() / ((double)RAND_MAX + 1));
   uv_timer_start(&rt->timer, on_retry, delay, 0);
-  log_msg(c, CORRAL_LOG_INFO, "retry %u/%u in %.1f s: %s (%s)",
-          job->attempts, c->o.retries, (double)delay / 1000,
-          job->url ? job->url : job->key, o->msg);
+  log_msg(c, CORRAL_LOG_INFO, "retry %u/%u in %.1f s: %s (%s)", job->attempts,
+          c->o.retries, (double)delay / 1000, job->url ? job->url : job->key,
+          o->msg);
   return 0;
 }
 
@@ -886,8 +886,7 @@ static void on_stall_tick(uv_timer_t *timer)
     uv_timer_stop(timer);
     return;
   }
-  snprintf(msg, sizeof(msg), "stalled: no data for %g s",
-           c->o.stall_timeout);
+  snprintf(msg, sizeof(msg), "stalled: no data for %g s", c->o.stall_timeout);
   for (i = 0; i < c->o.jobs; i++) {
     struct slot *s = &c->slots[i];
 
@@ -912,7 +911,7 @@ static void on_line(char *line, size_t len, unsigned lineno, bool too_long,
   int rc;
 
   if (too_long) {
-    strcpy(why, LISTFILE_TOO_LONG);
+    snprintf(why, sizeof(why), "%s", LISTFILE_TOO_LONG);
     rc = -1;
   }
   else
@@ -967,9 +966,9 @@ int corral_read(struct corral *c, int fd, const char *name)
     return CORRAL_ENOMEM;
   in->c = c;
   in->source = intern_source(c, name ? name : "-");
-  err = in->source ? reader_start(&in->reader, c->loop, fd, on_line,
-                                  on_input_end, in)
-                   : CORRAL_ENOMEM;
+  err = in->source
+            ? reader_start(&in->reader, c->loop, fd, on_line, on_input_end, in)
+            : CORRAL_ENOMEM;
   if (err) {
     free(in);
     return err;
@@ -1127,8 +1126,7 @@ static int open_handles(struct corral *c)
     return err;
   c->stall_timer.data = c;
   c->open_handles++;
-  if ((err = engine_init(&c->engine, c->loop, c->o.jobs,
-                         on_xfer_done, c))) {
+  if ((err = engine_init(&c->engine, c->loop, c->o.jobs, on_xfer_done, c))) {
     uv_close((uv_handle_t *)&c->stall_timer, on_handle_closed);
     return err;
   }

@@ -24,7 +24,7 @@ struct frontend {
   struct report *report;
   uv_signal_t sigint, sigterm;
   int *fds;
-  int signal; /* the first stop signal received, or 0 */
+  int signal;        /* the first stop signal received, or 0 */
   unsigned bad_args; /* positional URLs the library refused */
   int report_err;
 };
@@ -41,8 +41,7 @@ static void print_plan(const struct corral_result *r)
 
 static void print_result(struct frontend *f, const struct corral_result *r)
 {
-  static const char *const names[] = {"ok", "duplicate", "skipped",
-                                      "failed"};
+  static const char *const names[] = {"ok", "duplicate", "skipped", "failed"};
 
   if (r->status == CORRAL_STATUS_FAILED) {
     if (!r->key && r->source)
@@ -78,7 +77,8 @@ static void on_log(enum corral_log_level level, const char *msg, void *data)
 {
   struct frontend *f = data;
 
-  if (level == CORRAL_LOG_ERROR || (level == CORRAL_LOG_INFO && f->cli->verbose))
+  if (level == CORRAL_LOG_ERROR ||
+      (level == CORRAL_LOG_INFO && f->cli->verbose))
     fprintf(stderr, "%s\n", msg);
 }
 
@@ -110,9 +110,9 @@ static int open_inputs(struct frontend *f)
   if (!f->fds)
     return 2;
   for (i = 0; i < cli->n_inputs; i++) {
-    int fd = strcmp(cli->inputs[i], "-") ? open(cli->inputs[i],
-                                                O_RDONLY | O_CLOEXEC)
-                                         : STDIN_FILENO;
+    int fd = strcmp(cli->inputs[i], "-")
+                 ? open(cli->inputs[i], O_RDONLY | O_CLOEXEC)
+                 : STDIN_FILENO;
 
     f->fds[i] = fd;
     if (fd >= 0 && !fstat(fd, &st) && S_ISDIR(st.st_mode)) {
@@ -193,14 +193,16 @@ static void print_summary(struct frontend *f, uint64_t start_ns)
   if (f->cli->quiet)
     return;
   if (f->cli->opts.dry_run) {
-    fprintf(stderr, "dry run: %llu entries, %llu to fetch, %llu duplicate, "
-                    "%llu failed\n",
+    fprintf(stderr,
+            "dry run: %llu entries, %llu to fetch, %llu duplicate, "
+            "%llu failed\n",
             (unsigned long long)s.entries, (unsigned long long)s.downloaded,
             (unsigned long long)s.duplicate, (unsigned long long)s.failed);
     return;
   }
-  fprintf(stderr, "%llu downloaded, %llu duplicate, %llu skipped, "
-                  "%llu failed, %llu bytes in %.2f s\n",
+  fprintf(stderr,
+          "%llu downloaded, %llu duplicate, %llu skipped, "
+          "%llu failed, %llu bytes in %.2f s\n",
           (unsigned long long)s.downloaded, (unsigned long long)s.duplicate,
           (unsigned long long)s.skipped, (unsigned long long)s.failed,
           (unsigned long long)s.bytes, secs);

@@ -18,14 +18,14 @@
 #include "sched.h"
 
 enum job_state {
-  JOB_PLANNED,   /* dry run: never fetched */
-  JOB_QUEUED,    /* waiting in its host's queue */
-  JOB_ACTIVE,    /* a transfer is running */
-  JOB_RETRY,     /* waiting for its retry timer; holds no slot */
-  JOB_DONE,      /* file downloaded */
-  JOB_SKIPPED,   /* file was already there, or 304 */
+  JOB_PLANNED, /* dry run: never fetched */
+  JOB_QUEUED,  /* waiting in its host's queue */
+  JOB_ACTIVE,  /* a transfer is running */
+  JOB_RETRY,   /* waiting for its retry timer; holds no slot */
+  JOB_DONE,    /* file downloaded */
+  JOB_SKIPPED, /* file was already there, or 304 */
   JOB_FAILED,
-  JOB_ALIAS      /* a redirect hop's key: see alias_of */
+  JOB_ALIAS /* a redirect hop's key: see alias_of */
 };
 
 struct entry {
@@ -33,7 +33,7 @@ struct entry {
   char *path;         /* own output path, or NULL for the job's */
   const char *source; /* interned by corral.c */
   unsigned line;
-  bool is_owner;      /* the entry that created the job */
+  bool is_owner; /* the entry that created the job */
   char url[];
 };
 
@@ -43,13 +43,13 @@ struct job {
   UT_hash_handle hh;
   struct sched_item item;
   struct entry *entries, **entries_tail;
-  struct job *alias_of;       /* JOB_ALIAS: the job this key joined */
-  struct retry_timer *retry;  /* JOB_RETRY only */
-  char *path;                 /* output path, relative to the output dir */
-  char *url;                  /* current hop after a redirect, else NULL */
-  char *sha256;               /* expected body hash (lowercase), or NULL */
-  char *validator;            /* ETag/Last-Modified of the .part */
-  char *msg;                  /* JOB_FAILED: reason */
+  struct job *alias_of;      /* JOB_ALIAS: the job this key joined */
+  struct retry_timer *retry; /* JOB_RETRY only */
+  char *path;                /* output path, relative to the output dir */
+  char *url;                 /* current hop after a redirect, else NULL */
+  char *sha256;              /* expected body hash (lowercase), or NULL */
+  char *validator;           /* ETag/Last-Modified of the .part */
+  char *msg;                 /* JOB_FAILED: reason */
   uint64_t bytes;
   uint64_t started_ms;
   uint64_t ended_ms;

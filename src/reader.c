@@ -27,7 +27,7 @@ struct reader {
   void *data;
   int fd;
   bool is_stream;
-  bool reading;   /* a uv_fs_read is in flight */
+  bool reading; /* a uv_fs_read is in flight */
   bool closing;
   char buf[READ_SIZE];
 };

@@ -37,8 +37,8 @@ struct sched {
   struct sched_host *hosts; /* hash table of every host seen */
   struct sched_host *ring;  /* ready hosts; ring->ring_prev is the tail */
   unsigned jobs, per_host;
-  unsigned active;          /* slots taken */
-  size_t queued;            /* items waiting */
+  unsigned active; /* slots taken */
+  size_t queued;   /* items waiting */
 };
 
 void sched_init(struct sched *s, unsigned jobs, unsigned per_host);

@@ -13,8 +13,8 @@
  *   xfer_free(x)
  *
  * Ownership: cfg and its strings are borrowed and must outlive the xfer.
- * params is copied; its strings are borrowed until xfer_finish/xfer_cancel.  The
- * outcome's redirect string is malloc'd and owned by the caller.
+ * params is copied; its strings are borrowed until xfer_finish/xfer_cancel.
+ * The outcome's redirect string is malloc'd and owned by the caller.
  */
 #ifndef CORRAL_XFER_H
 #define CORRAL_XFER_H
@@ -26,29 +26,29 @@
 #include <uv.h>
 
 struct xfer_config {
-  uv_loop_t *loop;       /* for uv_now(), the stall clock */
-  int rootfd;            /* output dir */
+  uv_loop_t *loop;            /* for uv_now(), the stall clock */
+  int rootfd;                 /* output dir */
   struct curl_slist *headers; /* user headers, shared */
   const char *user_agent;
   const char *cacert;
   bool insecure;
   long connect_timeout_ms;
-  uint64_t max_filesize; /* 0 = none */
+  uint64_t max_filesize;   /* 0 = none */
   uint64_t max_recv_speed; /* per transfer, 0 = none */
 };
 
 struct xfer_params {
   const char *url;
-  const char *path;     /* relative output path */
-  const char *sha256;   /* expected lowercase hex, or NULL */
+  const char *path;      /* relative output path */
+  const char *sha256;    /* expected lowercase hex, or NULL */
   const char *validator; /* ETag or Last-Modified of the .part, or NULL */
-  bool resume;          /* continue an existing PATH.part */
+  bool resume;           /* continue an existing PATH.part */
 };
 
 struct xfer_outcome {
-  int err;                 /* 0 = file committed, or CORRAL_E* / -errno */
-  bool transient;          /* worth a retry */
-  bool not_modified;       /* 304 */
+  int err;           /* 0 = file committed, or CORRAL_E* / -errno */
+  bool transient;    /* worth a retry */
+  bool not_modified; /* 304 */
   long http_status;
   uint64_t bytes;          /* size of the file (resumed bytes included) */
   uint64_t retry_after_ms; /* from Retry-After, 0 if none */
@@ -66,10 +66,10 @@ struct xfer {
   struct xfer_params params; /* strings borrowed from the caller */
   uint64_t resume_from;
   uint64_t last_rx_ms;
-  int64_t range_start;  /* from Content-Range, -1 if none */
+  int64_t range_start; /* from Content-Range, -1 if none */
   uint64_t retry_after_ms;
-  long status;          /* of the response being received */
-  int write_err;        /* why cb_write refused data */
+  long status;   /* of the response being received */
+  int write_err; /* why cb_write refused data */
   char *validator;
   char errbuf[CURL_ERROR_SIZE];
 };

@@ -172,9 +172,9 @@ END_TEST
 START_TEST(test_equivalent_spellings_fetch_once)
 {
   const char *targets[] = {
-    "/bytes/500/~me/a.bin",     "/bytes/500/%7Eme/a.bin",
-    "/bytes/500/%7eme/./a.bin", "/bytes/500/x/../~me/a.bin",
-    "/bytes/500/~me/a.bin#frag",
+      "/bytes/500/~me/a.bin",      "/bytes/500/%7Eme/a.bin",
+      "/bytes/500/%7eme/./a.bin",  "/bytes/500/x/../~me/a.bin",
+      "/bytes/500/~me/a.bin#frag",
   };
   enum { N = sizeof(targets) / sizeof(targets[0]) };
   char *urls[N + 1];
