@@ -266,6 +266,7 @@ static int set_range(struct xfer *x, const struct xfer_params *p)
   char range[32];
   char *if_range = NULL;
   struct curl_slist *h, *l = NULL;
+  size_t len;
 
   x->resume_from = part_size(x->cfg.rootfd, p->path);
   if (!x->resume_from)
@@ -274,10 +275,10 @@ static int set_range(struct xfer *x, const struct xfer_params *p)
   curl_easy_setopt(x->easy, CURLOPT_RANGE, range);
   if (!p->validator)
     return 0;
-  if (!(if_range = malloc(strlen(p->validator) + sizeof("If-Range: "))))
+  len = strlen(p->validator) + sizeof("If-Range: ");
+  if (!(if_range = malloc(len)))
     goto nomem;
-  strcpy(if_range, "If-Range: ");
-  strcat(if_range, p->validator);
+  snprintf(if_range, len, "If-Range: %s", p->validator);
   for (h = x->cfg.headers; h; h = h->next)
     if (!(l = curl_slist_append(l, h->data)))
       goto nomem;
