@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The whole test suite, three ways: a normal build, a build with
+# AddressSanitizer + UndefinedBehaviorSanitizer, and every test program
+# (and the corral binary the end-to-end tests start) under valgrind.
+# Any failure, sanitizer report or valgrind error fails the run.
+#   bash test/all.sh            all three
+#   bash test/all.sh quick      the normal build only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. test/deps.sh
+corral_install_deps
+
+mode=${1:-all}
+
+echo "== normal build"
+[ -d build ] || meson setup build
+meson compile -C build
+meson test -C build --print-errorlogs -v 2>&1 | tee build/test-normal.log |
+  grep -E '^[0-9]+%: Checks|^ *[0-9]+/[0-9]+ |^(Ok|Fail|Timeout):'
+[ "$mode" = quick ] && exit 0
+
+echo "== address,undefined sanitizers"
+[ -d build-asan ] || meson setup build-asan -Db_sanitize=address,undefined \
+  -Db_lundef=false
+meson compile -C build-asan
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  meson test -C build-asan --print-errorlogs 2>&1 | tee build-asan/test.log |
+  grep -E '^ *[0-9]+/[0-9]+ |^(Ok|Fail|Timeout):'
+
+echo "== valgrind"
+wrapper=$PWD/build/corral-valgrind
+cat > "$wrapper" <<WRAP
+#!/bin/sh
+exec valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+  --error-exitcode=99 $PWD/build/corral "\$@"
+WRAP
+chmod +x "$wrapper"
+CK_FORK=no CORRAL_BIN=$wrapper meson test -C build --print-errorlogs \
+  --timeout-multiplier 4 \
+  --wrap='valgrind -q --leak-check=full --error-exitcode=99' 2>&1 |
+  tee build/test-valgrind.log | grep -E '^ *[0-9]+/[0-9]+ |^(Ok|Fail|Timeout):'
+echo "== all three runs passed"
