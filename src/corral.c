@@ -625,6 +625,7 @@ static int start_job(struct corral *c, struct job *job)
 {
   struct xfer_params p;
   struct slot *s;
+  char etag[256];
   int err;
 
   if ((err = take_slot(c, &s)))
@@ -635,6 +636,12 @@ static int start_job(struct corral *c, struct job *job)
   p.sha256 = job->sha256;
   p.validator = job->validator;
   p.resume = !c->o.overwrite;
+  if (c->o.refresh &&
+      safefs_validators(c->rootfd, job->path, &p.if_modified_since, etag,
+                        sizeof(etag)) == 1) {
+    p.if_none_match = etag[0] ? etag : NULL;
+    p.resume = false;
+  }
   if (!(err = xfer_start(s->xfer, &p)) &&
       !(err = engine_add(&c->engine, s->xfer->easy))) {
     s->job = job;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #ifndef NAME_MAX
@@ -173,6 +174,34 @@ static int file_kind(const struct stat *st)
   if (S_ISDIR(st->st_mode))
     return -EISDIR;
   return -EINVAL;
+}
+
+int safefs_validators(int rootfd, const char *relpath, int64_t *mtime,
+                      char *etag, size_t etag_len)
+{
+  struct stat st;
+  const char *leaf;
+  ssize_t n = -1;
+  int dfd = -1, fd, ret;
+
+  etag[0] = '\0';
+  ret = safefs_open_parent(rootfd, relpath, false, &dfd, &leaf);
+  if (ret)
+    return ret == -ENOENT ? 0 : ret;
+  fd = openat(dfd, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    ret = errno == ENOENT ? 0 : -errno;
+  else if (fstat(fd, &st) < 0)
+    ret = -errno;
+  else if ((ret = file_kind(&st)) == 1) {
+    *mtime = (int64_t)st.st_mtime;
+    n = fgetxattr(fd, SAFEFS_ETAG_XATTR, etag, etag_len - 1);
+  }
+  etag[n > 0 ? n : 0] = '\0';
+  if (fd >= 0)
+    close(fd);
+  close(dfd);
+  return ret;
 }
 
 int safefs_stat(int rootfd, const char *relpath, uint64_t *size)

@@ -34,6 +34,7 @@
 #define SAFEFS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /*
@@ -59,6 +60,16 @@ int safefs_open_parent(int rootfd, const char *relpath, bool create,
  * a directory, -EINVAL for another kind of file.
  */
 int safefs_stat(int rootfd, const char *relpath, uint64_t *size);
+
+/*
+ * What --refresh needs to ask the server whether relpath changed: its
+ * mtime (seconds) and the ETag kept in its SAFEFS_ETAG_XATTR attribute
+ * (etag[0] is '\0' when there is none, or the file system has no user
+ * xattrs).  Returns 1 for a regular file, 0 when absent, -errno otherwise.
+ */
+#define SAFEFS_ETAG_XATTR "user.corral.etag"
+int safefs_validators(int rootfd, const char *relpath, int64_t *mtime,
+                      char *etag, size_t etag_len);
 
 /*
  * Makes `to` hold the same content as `from`, a regular file: a hard link

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <sys/xattr.h>
 
 #include <openssl/evp.h>
 
@@ -216,6 +217,12 @@ int sink_write(struct sink *s, const void *buf, size_t len)
     len -= (size_t)n;
   }
   return 0;
+}
+
+void sink_set_etag(struct sink *s, const char *etag)
+{
+  if (etag && *etag)
+    (void)fsetxattr(s->fd, SAFEFS_ETAG_XATTR, etag, strlen(etag), 0);
 }
 
 uint64_t sink_size(const struct sink *s)

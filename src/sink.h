@@ -91,6 +91,13 @@ int sink_truncate(struct sink *s);
 void sink_sha256_hex(struct sink *s, char out[65]);
 
 /*
+ * Records the response's ETag on the file (extended attribute
+ * SAFEFS_ETAG_XATTR) for a later --refresh.  Best effort: a file system
+ * without user xattrs simply keeps none.
+ */
+void sink_set_etag(struct sink *s, const char *etag);
+
+/*
  * Commits: sets the file's mtime (and atime) to mtime seconds since the
  * epoch when mtime >= 0 (Last-Modified), closes the file and renames the
  * .part to the final name, replacing what is there (an existing directory

@@ -144,10 +144,12 @@ static uint64_t parse_retry_after(const char *v, size_t len)
   return (uint64_t)(when - time(NULL)) * 1000;
 }
 
-static void keep_validator(struct xfer *x, const char *v, size_t len)
+static void keep_validator(struct xfer *x, const char *v, size_t len,
+                           bool is_etag)
 {
   free(x->validator);
   x->validator = strndup(v, len);
+  x->validator_is_etag = is_etag;
 }
 
 static void on_header(struct xfer *x, const char *line, size_t n)
@@ -170,9 +172,9 @@ static void on_header(struct xfer *x, const char *line, size_t n)
   else if ((v = header_value(line, n, "Retry-After", &len)))
     x->retry_after_ms = parse_retry_after(v, len);
   else if ((v = header_value(line, n, "ETag", &len)))
-    keep_validator(x, v, len);
+    keep_validator(x, v, len, true);
   else if (!x->validator && (v = header_value(line, n, "Last-Modified", &len)))
-    keep_validator(x, v, len);
+    keep_validator(x, v, len, false);
 }
 
 static size_t cb_header(char *data, size_t size, size_t n, void *userp)
@@ -237,7 +239,7 @@ void xfer_free(struct xfer *x)
   if (!x)
     return;
   sink_abort(&x->sink, true);
-  curl_slist_free_all(x->range_headers);
+  curl_slist_free_all(x->request_headers);
   curl_easy_cleanup(x->easy);
   free(x->validator);
   free(x);
@@ -260,42 +262,62 @@ static uint64_t part_size(int rootfd, const char *path)
   return size;
 }
 
+/* Adds "Name: value" to this request's own copy of the user headers. */
+static int add_header(struct xfer *x, const char *name, const char *value)
+{
+  struct curl_slist *h, *l;
+  size_t len = strlen(name) + strlen(value) + 3;
+  char *line = malloc(len);
+
+  if (!line)
+    return CORRAL_ENOMEM;
+  snprintf(line, len, "%s: %s", name, value);
+  for (h = x->cfg.headers; !x->request_headers && h; h = h->next) {
+    if (!(l = curl_slist_append(x->request_headers, h->data)))
+      goto nomem;
+    x->request_headers = l;
+  }
+  if (!(l = curl_slist_append(x->request_headers, line)))
+    goto nomem;
+  x->request_headers = l;
+  free(line);
+  curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, l);
+  return 0;
+nomem:
+  free(line);
+  return CORRAL_ENOMEM;
+}
+
 /* Sets Range (and If-Range when we know a validator) to continue a .part. */
 static int set_range(struct xfer *x, const struct xfer_params *p)
 {
   char range[32];
-  char *if_range = NULL;
-  struct curl_slist *h, *l = NULL;
-  size_t len;
 
   x->resume_from = part_size(x->cfg.rootfd, p->path);
   if (!x->resume_from)
     return 0;
   snprintf(range, sizeof(range), "%llu-", (unsigned long long)x->resume_from);
   curl_easy_setopt(x->easy, CURLOPT_RANGE, range);
-  if (!p->validator)
-    return 0;
-  len = strlen(p->validator) + sizeof("If-Range: ");
-  if (!(if_range = malloc(len)))
-    goto nomem;
-  snprintf(if_range, len, "If-Range: %s", p->validator);
-  for (h = x->cfg.headers; h; h = h->next)
-    if (!(l = curl_slist_append(l, h->data)))
-      goto nomem;
-  if (!(h = curl_slist_append(l, if_range)))
-    goto nomem;
-  free(if_range);
-  x->range_headers = h;
-  curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, h);
-  return 0;
-nomem:
-  free(if_range);
-  curl_slist_free_all(l);
-  return CORRAL_ENOMEM;
+  return p->validator ? add_header(x, "If-Range", p->validator) : 0;
+}
+
+/* --refresh: ask for the body only if it changed since we fetched it. */
+static int set_conditions(struct xfer *x, const struct xfer_params *p)
+{
+  if (p->if_modified_since > 0) {
+    curl_easy_setopt(x->easy, CURLOPT_TIMECONDITION,
+                     (long)CURL_TIMECOND_IFMODSINCE);
+    curl_easy_setopt(x->easy, CURLOPT_TIMEVALUE_LARGE,
+                     (curl_off_t)p->if_modified_since);
+  }
+  return p->if_none_match ? add_header(x, "If-None-Match", p->if_none_match)
+                          : 0;
 }
 
 int xfer_start(struct xfer *x, const struct xfer_params *params)
 {
+  int err;
+
   x->params = *params;
   x->status = 0;
   x->write_err = 0;
@@ -309,9 +331,14 @@ int xfer_start(struct xfer *x, const struct xfer_params *params)
   curl_easy_setopt(x->easy, CURLOPT_URL, params->url);
   curl_easy_setopt(x->easy, CURLOPT_RANGE, NULL);
   curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->cfg.headers);
-  if (params->resume)
-    return set_range(x, params);
-  return 0;
+  curl_easy_setopt(x->easy, CURLOPT_TIMECONDITION, (long)CURL_TIMECOND_NONE);
+  x->validator_is_etag = false;
+  if (params->resume && (err = set_range(x, params)))
+    return err;
+  err = set_conditions(x, params);
+  /* Copied into the request already; the caller's buffer may go away. */
+  x->params.if_none_match = NULL;
+  return err;
 }
 
 /* Ends the request: drops per-request state; keeps the handle. */
@@ -319,8 +346,8 @@ static void end_request(struct xfer *x, struct xfer_outcome *o)
 {
   o->validator = x->validator;
   x->validator = NULL;
-  curl_slist_free_all(x->range_headers);
-  x->range_headers = NULL;
+  curl_slist_free_all(x->request_headers);
+  x->request_headers = NULL;
 }
 
 static void fail(struct xfer_outcome *o, int err, bool transient,
@@ -369,6 +396,8 @@ static void complete_body(struct xfer *x, struct xfer_outcome *o)
       }
     }
   }
+  if (x->validator_is_etag)
+    sink_set_etag(x->sink, x->validator);
   err = sink_commit(&x->sink, filetime);
   if (err)
     fail(o, err, false, "%s: %s", x->params.path, corral_strerror(err));

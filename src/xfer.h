@@ -39,10 +39,12 @@ struct xfer_config {
 
 struct xfer_params {
   const char *url;
-  const char *path;      /* relative output path */
-  const char *sha256;    /* expected lowercase hex, or NULL */
-  const char *validator; /* ETag or Last-Modified of the .part, or NULL */
-  bool resume;           /* continue an existing PATH.part */
+  const char *path;          /* relative output path */
+  const char *sha256;        /* expected lowercase hex, or NULL */
+  const char *validator;     /* ETag or Last-Modified of the .part, or NULL */
+  bool resume;               /* continue an existing PATH.part */
+  int64_t if_modified_since; /* --refresh: the file's mtime, or 0 */
+  const char *if_none_match; /* --refresh: the file's ETag, or NULL */
 };
 
 struct xfer_outcome {
@@ -62,8 +64,8 @@ struct xfer {
   void *owner; /* the caller's record; never touched here */
   struct xfer_config cfg;
   struct sink *sink;
-  struct curl_slist *range_headers;
-  struct xfer_params params; /* strings borrowed from the caller */
+  struct curl_slist *request_headers; /* user headers + this request's */
+  struct xfer_params params;          /* strings borrowed from the caller */
   uint64_t resume_from;
   uint64_t last_rx_ms;
   int64_t range_start; /* from Content-Range, -1 if none */
@@ -71,6 +73,7 @@ struct xfer {
   long status;   /* of the response being received */
   int write_err; /* why cb_write refused data */
   char *validator;
+  bool validator_is_etag;
   char errbuf[CURL_ERROR_SIZE];
 };
 

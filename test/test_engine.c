@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -436,6 +437,54 @@ START_TEST(test_redirect_loop_fails)
 }
 END_TEST
 
+START_TEST(test_refresh_304_and_200)
+{
+  char *urls[2], path[512];
+  struct corral_opts o;
+  struct timeval old[2] = {{946684800, 0}, {946684800, 0}}; /* 2000-01-01 */
+  FILE *f;
+
+  urls[0] = url_of(0, "/bytes/100/same.bin");
+  urls[1] = url_of(0, "/bytes/200/changed.bin");
+  opts_for_test(&o);
+  run(&o, urls, NULL, 1);
+  ck_assert_int_eq(got[1].status, CORRAL_STATUS_OK);
+  /* changed.bin: an old copy, older than the server's Last-Modified. */
+  snprintf(path, sizeof(path), "%s/changed.bin", dir);
+  ck_assert_ptr_nonnull(f = fopen(path, "w"));
+  fputs("old", f);
+  fclose(f);
+  ck_assert_int_eq(utimes(path, old), 0);
+  memset(got, 0, sizeof(got));
+  n_done = 0;
+  o.refresh = true;
+  run(&o, urls, NULL, 2);
+  ck_assert_int_eq(got[1].status, CORRAL_STATUS_SKIPPED);
+  ck_assert_int_eq(got[1].http_status, 304);
+  ck_assert_int_eq(testsrv_requests(&srv, "/bytes/100/same.bin"), 2);
+  ck_assert_int_eq(got[2].status, CORRAL_STATUS_OK);
+  ck_assert(file_matches("changed.bin", "/bytes/200/changed.bin", 200));
+  ck_assert(file_matches("same.bin", "/bytes/100/same.bin", 100));
+  free_urls(urls, 2);
+}
+END_TEST
+
+START_TEST(test_mtime_from_last_modified)
+{
+  char *urls[1], path[512];
+  struct corral_opts o;
+  struct stat st;
+
+  urls[0] = url_of(0, "/lm/10/old.bin");
+  opts_for_test(&o);
+  run(&o, urls, NULL, 1);
+  snprintf(path, sizeof(path), "%s/old.bin", dir);
+  ck_assert_int_eq(stat(path, &st), 0);
+  ck_assert_int_eq((long)st.st_mtime, 784887151L); /* 15 Nov 1994 08:12:31 */
+  free_urls(urls, 1);
+}
+END_TEST
+
 static Suite *engine_suite(void)
 {
   Suite *s = suite_create("engine");
@@ -455,6 +504,8 @@ static Suite *engine_suite(void)
   tcase_add_test(tc, test_transient_status_is_retried);
   tcase_add_test(tc, test_redirects_to_one_file_fetch_once);
   tcase_add_test(tc, test_redirect_loop_fails);
+  tcase_add_test(tc, test_refresh_304_and_200);
+  tcase_add_test(tc, test_mtime_from_last_modified);
   suite_add_tcase(s, tc);
   return s;
 }
