@@ -36,6 +36,7 @@
 struct slot {
   struct xfer *xfer;
   struct job *job;
+  struct corral *c;
 };
 
 struct retry_timer {
@@ -587,6 +588,33 @@ static void share_rate(struct corral *c)
                        each);
 }
 
+/* --content-disposition: the job's file takes the server's name. */
+static const char *choose_name(struct xfer *x, const char *disposition)
+{
+  struct slot *s = x->owner;
+  struct job *job = s->job;
+  const char *slash = strrchr(job->path, '/');
+  size_t dir_len = slash ? (size_t)(slash - job->path) + 1 : 0;
+  char *name = names_from_disposition(disposition);
+  char *want, *path;
+
+  if (!name)
+    return NULL;
+  want = malloc(dir_len + strlen(name) + 1);
+  if (want) {
+    memcpy(want, job->path, dir_len);
+    memcpy(want + dir_len, name, strlen(name) + 1);
+  }
+  free(name);
+  path = want ? claim_path(s->c, job, want) : NULL;
+  free(want);
+  if (!path)
+    return NULL;
+  free(job->path);
+  job->path = path;
+  return path;
+}
+
 static int take_slot(struct corral *c, struct slot **out)
 {
   struct xfer_config cfg;
@@ -604,9 +632,11 @@ static int take_slot(struct corral *c, struct slot **out)
     cfg.insecure = c->o.insecure;
     cfg.connect_timeout_ms = (long)(c->o.connect_timeout * 1000);
     cfg.max_filesize = c->o.max_filesize;
+    cfg.choose_name = c->o.content_disposition ? choose_name : NULL;
     if ((err = xfer_new(&s->xfer, &cfg)))
       return err;
     s->xfer->owner = s;
+    s->c = c;
   }
   c->n_free--;
   *out = s;
@@ -635,7 +665,8 @@ static int start_job(struct corral *c, struct job *job)
   p.path = job->path;
   p.sha256 = job->sha256;
   p.validator = job->validator;
-  p.resume = !c->o.overwrite;
+  /* With --content-disposition the file's name is known only later. */
+  p.resume = !c->o.overwrite && !c->o.content_disposition;
   if (c->o.refresh &&
       safefs_validators(c->rootfd, job->path, &p.if_modified_since, etag,
                         sizeof(etag)) == 1) {

@@ -65,6 +65,14 @@ static int open_sink(struct xfer *x)
   uint64_t have = 0;
   int err;
 
+  if (x->disposition && x->cfg.choose_name) {
+    const char *path = x->cfg.choose_name(x, x->disposition);
+
+    if (path && strcmp(path, x->params.path)) {
+      x->params.path = path;
+      x->resume_from = 0; /* a range of another file */
+    }
+  }
   if (x->resume_from)
     flags |= SINK_RESUME;
   err = sink_open(&x->sink, x->cfg.rootfd, x->params.path, flags, &have);
@@ -171,6 +179,11 @@ static void on_header(struct xfer *x, const char *line, size_t n)
     x->range_start = strtoll(v + 6, NULL, 10);
   else if ((v = header_value(line, n, "Retry-After", &len)))
     x->retry_after_ms = parse_retry_after(v, len);
+  else if (x->cfg.choose_name &&
+           (v = header_value(line, n, "Content-Disposition", &len))) {
+    free(x->disposition);
+    x->disposition = strndup(v, len);
+  }
   else if ((v = header_value(line, n, "ETag", &len)))
     keep_validator(x, v, len, true);
   else if (!x->validator && (v = header_value(line, n, "Last-Modified", &len)))
@@ -242,6 +255,7 @@ void xfer_free(struct xfer *x)
   curl_slist_free_all(x->request_headers);
   curl_easy_cleanup(x->easy);
   free(x->validator);
+  free(x->disposition);
   free(x);
 }
 
@@ -327,6 +341,8 @@ int xfer_start(struct xfer *x, const struct xfer_params *params)
   x->errbuf[0] = '\0';
   free(x->validator);
   x->validator = NULL;
+  free(x->disposition);
+  x->disposition = NULL;
   x->last_rx_ms = uv_now(x->cfg.loop);
   curl_easy_setopt(x->easy, CURLOPT_URL, params->url);
   curl_easy_setopt(x->easy, CURLOPT_RANGE, NULL);

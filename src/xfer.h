@@ -25,6 +25,15 @@
 #include <curl/curl.h>
 #include <uv.h>
 
+struct xfer;
+
+/*
+ * --content-disposition: given the header's value, returns the path the
+ * body should go to instead of params.path (owned by the caller and valid
+ * until the transfer ends), or NULL to keep params.path.
+ */
+typedef const char *(*xfer_name_cb)(struct xfer *x, const char *disposition);
+
 struct xfer_config {
   uv_loop_t *loop;            /* for uv_now(), the stall clock */
   int rootfd;                 /* output dir */
@@ -33,8 +42,9 @@ struct xfer_config {
   const char *cacert;
   bool insecure;
   long connect_timeout_ms;
-  uint64_t max_filesize;   /* 0 = none */
-  uint64_t max_recv_speed; /* per transfer, 0 = none */
+  uint64_t max_filesize;    /* 0 = none */
+  uint64_t max_recv_speed;  /* per transfer, 0 = none */
+  xfer_name_cb choose_name; /* NULL unless --content-disposition */
 };
 
 struct xfer_params {
@@ -73,6 +83,7 @@ struct xfer {
   long status;   /* of the response being received */
   int write_err; /* why cb_write refused data */
   char *validator;
+  char *disposition; /* Content-Disposition of a 2xx, when asked for */
   bool validator_is_etag;
   char errbuf[CURL_ERROR_SIZE];
 };

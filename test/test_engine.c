@@ -485,6 +485,29 @@ START_TEST(test_mtime_from_last_modified)
 }
 END_TEST
 
+START_TEST(test_content_disposition)
+{
+  char *urls[4];
+  struct corral_opts o;
+
+  urls[0] = url_of(0, "/cd/report%202024.pdf/x");
+  urls[1] = url_of(0, "/cd/..%2F..%2Fevil.sh/y");
+  urls[2] = url_of(0, "/bytes/10/plain.bin");
+  urls[3] = url_of(1, "/cd/report%202024.pdf/z"); /* same name, other key */
+  opts_for_test(&o);
+  o.content_disposition = true;
+  o.jobs = 1;
+  run(&o, urls, NULL, 4);
+  ck_assert_str_eq(got[1].path, "report 2024.pdf");
+  ck_assert(file_matches("report 2024.pdf", "/cd/report%202024.pdf/x", 64));
+  ck_assert_str_eq(got[2].path, "evil.sh");
+  ck_assert(file_matches("evil.sh", "/cd/..%2F..%2Fevil.sh/y", 64));
+  ck_assert_str_eq(got[3].path, "plain.bin");
+  ck_assert_str_eq(got[4].path, "report 2024.1.pdf");
+  free_urls(urls, 4);
+}
+END_TEST
+
 static Suite *engine_suite(void)
 {
   Suite *s = suite_create("engine");
@@ -506,6 +529,7 @@ static Suite *engine_suite(void)
   tcase_add_test(tc, test_redirect_loop_fails);
   tcase_add_test(tc, test_refresh_304_and_200);
   tcase_add_test(tc, test_mtime_from_last_modified);
+  tcase_add_test(tc, test_content_disposition);
   suite_add_tcase(s, tc);
   return s;
 }
