@@ -411,6 +411,34 @@ START_TEST(test_sigterm_exits_143)
 }
 END_TEST
 
+START_TEST(test_report_has_one_object_per_entry)
+{
+  char report[600], list[600], line[4096];
+  char *args[] = {"-q", "-o", out, "--report", report, "-i", list, NULL};
+  int lines = 0, ok = 0, dup = 0, failed = 0;
+  FILE *f;
+
+  snprintf(report, sizeof(report), "%s/report.jsonl", dir);
+  snprintf(list, sizeof(list), "%s/list.txt", dir);
+  write_file(list, "%s\n%s\nnot-a-url\n%s\n", url(0, "/bytes/10/a\"q.bin"),
+             url(0, "/bytes/10/./a\"q.bin"), url(0, "/status/500/e"));
+  ck_assert_int_eq(run(args), 1);
+  ck_assert_ptr_nonnull(f = fopen(report, "r"));
+  while (fgets(line, sizeof(line), f)) {
+    lines++;
+    ck_assert_ptr_nonnull(strstr(line, "\"attempts\":"));
+    ok += !!strstr(line, "\"status\":\"ok\"");
+    dup += !!strstr(line, "\"status\":\"duplicate\"");
+    failed += !!strstr(line, "\"status\":\"failed\"");
+  }
+  fclose(f);
+  ck_assert_int_eq(lines, 4);
+  ck_assert_int_eq(ok, 1);
+  ck_assert_int_eq(dup, 1);
+  ck_assert_int_eq(failed, 2);
+}
+END_TEST
+
 static Suite *e2e_suite(void)
 {
   Suite *s = suite_create("e2e");
@@ -428,6 +456,7 @@ static Suite *e2e_suite(void)
   tcase_add_test(tc, test_five_thousand_urls_one_request_per_key);
   tcase_add_test(tc, test_sigint_keeps_parts_and_rerun_finishes);
   tcase_add_test(tc, test_sigterm_exits_143);
+  tcase_add_test(tc, test_report_has_one_object_per_entry);
   suite_add_tcase(s, tc);
   return s;
 }
