@@ -148,7 +148,7 @@ static int open_resume(struct sink *s)
   s->size = (uint64_t)st.st_size;
   if (lseek(s->fd, 0, SEEK_END) < 0)
     return -errno;
-  return hash_file(s);
+  return s->md ? hash_file(s) : 0;
 }
 
 /* Replaces whatever is at the .part name with a new empty file. */
