@@ -66,11 +66,12 @@ static int open_sink(struct xfer *x)
   int err;
 
   if (x->disposition && x->cfg.choose_name) {
+    /* This may free the old params.path: only the returned one is valid. */
     const char *path = x->cfg.choose_name(x, x->disposition);
 
-    if (path && strcmp(path, x->params.path)) {
+    if (path) {
       x->params.path = path;
-      x->resume_from = 0; /* a range of another file */
+      x->resume_from = 0; /* a range would belong to another file */
     }
   }
   if (x->resume_from)
