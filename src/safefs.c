@@ -210,6 +210,15 @@ int safefs_stat(int rootfd, const char *relpath, uint64_t *size)
   const char *leaf;
   int dfd = -1, ret;
 
+  /* A bare name needs no walk (and no dup of rootfd): one syscall. */
+  if (!strchr(relpath, '/') && !check_path(relpath, &leaf)) {
+    if (fstatat(rootfd, relpath, &st, AT_SYMLINK_NOFOLLOW) < 0)
+      return errno == ENOENT ? 0 : -errno;
+    ret = file_kind(&st);
+    if (ret == 1 && size)
+      *size = (uint64_t)st.st_size;
+    return ret;
+  }
   ret = safefs_open_parent(rootfd, relpath, false, &dfd, &leaf);
   if (ret)
     return ret == -ENOENT ? 0 : ret;

@@ -152,16 +152,26 @@ static int open_resume(struct sink *s)
 }
 
 /* Replaces whatever is at the .part name with a new empty file. */
-static int open_fresh(struct sink *s)
+static int create_part(struct sink *s)
 {
-  if (unlinkat(s->dirfd, part_name(s), 0) < 0 && errno != ENOENT)
-    return -errno;
   s->fd = openat(s->dirfd, part_name(s),
                  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
-  if (s->fd < 0)
-    return -errno;
-  s->size = 0;
-  return 0;
+  return s->fd < 0 ? -errno : 0;
+}
+
+static int open_fresh(struct sink *s)
+{
+  /* Usually nothing is there: try first, unlink only when needed. */
+  int err = create_part(s);
+
+  if (err == -EEXIST) {
+    if (unlinkat(s->dirfd, part_name(s), 0) < 0 && errno != ENOENT)
+      return -errno;
+    err = create_part(s);
+  }
+  if (!err)
+    s->size = 0;
+  return err;
 }
 
 int sink_open(struct sink **out, int rootfd, const char *relpath,
