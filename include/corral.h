@@ -59,9 +59,9 @@ enum corral_layout {
 };
 
 enum corral_status {
-  CORRAL_STATUS_OK = 0,   /* downloaded */
+  CORRAL_STATUS_OK = 0,    /* downloaded */
   CORRAL_STATUS_DUPLICATE, /* joined another entry's download */
-  CORRAL_STATUS_SKIPPED,  /* file already present, nothing fetched */
+  CORRAL_STATUS_SKIPPED,   /* file already present, nothing fetched */
   CORRAL_STATUS_FAILED
 };
 
@@ -77,12 +77,12 @@ struct corral_result {
   const char *source;    /* input name ("-" for stdin), NULL for API use */
   unsigned line;         /* 1-based input line, 0 for API use */
   enum corral_status status;
-  int err;               /* 0, or a CORRAL_E* code when failed */
-  long http_status;      /* last HTTP status seen, 0 if none */
-  uint64_t bytes;        /* body bytes of the download */
-  unsigned attempts;     /* requests sent for this entry's key */
-  uint64_t ms;           /* from the first request to the end */
-  const char *msg;       /* reason when failed, else NULL */
+  int err;           /* 0, or a CORRAL_E* code when failed */
+  long http_status;  /* last HTTP status seen, 0 if none */
+  uint64_t bytes;    /* body bytes of the download */
+  unsigned attempts; /* requests sent for this entry's key */
+  uint64_t ms;       /* from the first request to the end */
+  const char *msg;   /* reason when failed, else NULL */
 };
 
 typedef void (*corral_done_cb)(const struct corral_result *r, void *data);
@@ -92,25 +92,25 @@ typedef void (*corral_log_cb)(enum corral_log_level level, const char *msg,
                               void *data);
 
 struct corral_opts {
-  const char *output_dir;   /* created if missing; default "." */
-  unsigned jobs;            /* transfers at once; default 16 */
-  unsigned per_host;        /* transfers at once per host:port; default 6 */
+  const char *output_dir; /* created if missing; default "." */
+  unsigned jobs;          /* transfers at once; default 16 */
+  unsigned per_host;      /* transfers at once per host:port; default 6 */
   enum corral_layout layout;
-  unsigned retries;         /* default 3 */
-  double retry_delay;       /* seconds, default 1 */
-  double connect_timeout;   /* seconds, default 30 */
-  double stall_timeout;     /* seconds, default 60 */
-  unsigned max_redirs;      /* default 10 */
-  uint64_t max_filesize;    /* bytes, 0 = no limit */
-  uint64_t limit_rate;      /* bytes/s across all transfers, 0 = none */
+  unsigned retries;       /* default 3 */
+  double retry_delay;     /* seconds, default 1 */
+  double connect_timeout; /* seconds, default 30 */
+  double stall_timeout;   /* seconds, default 60 */
+  unsigned max_redirs;    /* default 10 */
+  uint64_t max_filesize;  /* bytes, 0 = no limit */
+  uint64_t limit_rate;    /* bytes/s across all transfers, 0 = none */
   bool refresh, overwrite, content_disposition, insecure, dry_run;
   const char *const *headers; /* n_headers "Name: value" strings */
   size_t n_headers;
-  const char *user_agent;   /* default "corral/VERSION" */
-  const char *cacert;       /* NULL = system store */
-  corral_done_cb on_done;   /* required */
-  corral_log_cb on_log;     /* optional */
-  void *data;               /* passed to the callbacks */
+  const char *user_agent; /* default "corral/VERSION" */
+  const char *cacert;     /* NULL = system store */
+  corral_done_cb on_done; /* required */
+  corral_log_cb on_log;   /* optional */
+  void *data;             /* passed to the callbacks */
 };
 
 /* One input entry; strings are copied by corral_add. */
@@ -124,9 +124,24 @@ struct corral_entry {
 
 struct corral_stats {
   uint64_t entries, downloaded, duplicate, skipped, failed;
-  uint64_t bytes;  /* body bytes received */
-  unsigned active; /* transfers running now */
+  uint64_t bytes;    /* body bytes of the completed downloads */
+  uint64_t received; /* body bytes received so far, active ones included */
+  unsigned active;   /* transfers running now */
+  unsigned waiting;  /* keys queued or waiting to retry */
 };
+
+/* One running transfer, for a progress display. */
+struct corral_transfer {
+  const char *url;   /* the URL being fetched (a redirect hop, maybe) */
+  const char *path;  /* output path, relative to the output dir */
+  uint64_t received; /* bytes of the file so far, resumed ones included */
+  int64_t total;     /* expected size of the file, -1 when unknown */
+  uint64_t ms;       /* since this attempt started */
+  unsigned attempt;  /* 1 for the first request */
+};
+
+typedef void (*corral_transfer_cb)(const struct corral_transfer *t,
+                                   void *data);
 
 /* Fills *o with the defaults above. */
 void corral_opts_init(struct corral_opts *o);
@@ -166,6 +181,13 @@ void corral_input_end(struct corral *c);
 void corral_stop(struct corral *c);
 
 void corral_get_stats(const struct corral *c, struct corral_stats *s);
+
+/*
+ * Calls cb once for every active transfer, in slot order.  The pointers
+ * are borrowed for the duration of the call.  Cheap: at most -j calls.
+ */
+void corral_each_transfer(const struct corral *c, corral_transfer_cb cb,
+                          void *data);
 
 /*
  * Releases everything.  If the loop has not finished the job, closes the

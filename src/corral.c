@@ -29,6 +29,9 @@
 #include "urlset.h"
 #include "xfer.h"
 
+/* Longest ETag or Last-Modified we keep with a file. */
+#define VALIDATOR_MAX 256
+
 #define container_of(ptr, type, member)                                       \
   ((type *)((char *)(ptr)-offsetof(type, member)))
 
@@ -651,28 +654,62 @@ static void give_slot(struct corral *c, struct slot *s)
   c->free_slots[c->n_free++] = (unsigned)(s - c->slots);
 }
 
+/* The validator a .part left by an earlier run was fetched with, if any. */
+static bool part_validator(struct corral *c, const char *path, char *buf,
+                           size_t len)
+{
+  size_t n = strlen(path);
+  char *part = malloc(n + sizeof(".part"));
+  int64_t mtime;
+  bool found;
+
+  if (!part)
+    return false;
+  memcpy(part, path, n);
+  memcpy(part + n, ".part", sizeof(".part"));
+  found = safefs_validators(c->rootfd, part, SAFEFS_VALIDATOR_XATTR, &mtime,
+                            buf, len) == 1 &&
+          buf[0];
+  free(part);
+  return found;
+}
+
+/*
+ * What to ask for: resume a .part (with If-Range when its validator is
+ * known) or, with --refresh and a file present, ask only if it changed.
+ * The two buffers must live until xfer_start() returns.
+ */
+static void fill_params(struct corral *c, struct job *job,
+                        struct xfer_params *p, char *etag, char *validator)
+{
+  memset(p, 0, sizeof(*p));
+  p->url = job->url ? job->url : job->key;
+  p->path = job->path;
+  p->sha256 = job->sha256;
+  p->validator = job->validator;
+  /* With --content-disposition the file's name is known only later. */
+  p->resume = !c->o.overwrite && !c->o.content_disposition;
+  if (p->resume && !p->validator &&
+      part_validator(c, job->path, validator, VALIDATOR_MAX))
+    p->validator = validator;
+  if (c->o.refresh &&
+      safefs_validators(c->rootfd, job->path, SAFEFS_ETAG_XATTR,
+                        &p->if_modified_since, etag, VALIDATOR_MAX) == 1) {
+    p->if_none_match = etag[0] ? etag : NULL;
+    p->resume = false;
+  }
+}
+
 static int start_job(struct corral *c, struct job *job)
 {
+  char etag[VALIDATOR_MAX], validator[VALIDATOR_MAX];
   struct xfer_params p;
   struct slot *s;
-  char etag[256];
   int err;
 
   if ((err = take_slot(c, &s)))
     return err;
-  memset(&p, 0, sizeof(p));
-  p.url = job->url ? job->url : job->key;
-  p.path = job->path;
-  p.sha256 = job->sha256;
-  p.validator = job->validator;
-  /* With --content-disposition the file's name is known only later. */
-  p.resume = !c->o.overwrite && !c->o.content_disposition;
-  if (c->o.refresh &&
-      safefs_validators(c->rootfd, job->path, &p.if_modified_since, etag,
-                        sizeof(etag)) == 1) {
-    p.if_none_match = etag[0] ? etag : NULL;
-    p.resume = false;
-  }
+  fill_params(c, job, &p, etag, validator);
   if (!(err = xfer_start(s->xfer, &p)) &&
       !(err = engine_add(&c->engine, s->xfer->easy))) {
     s->job = job;
@@ -1086,8 +1123,41 @@ void corral_stop(struct corral *c)
 
 void corral_get_stats(const struct corral *c, struct corral_stats *s)
 {
+  unsigned i;
+
   *s = c->stats;
   s->active = c->sched.active;
+  s->waiting = (unsigned)(c->pending - c->sched.active);
+  s->received = c->stats.bytes;
+  for (i = 0; c->slots && i < c->o.jobs; i++) {
+    uint64_t got;
+    int64_t total;
+
+    if (!c->slots[i].job)
+      continue;
+    xfer_progress(c->slots[i].xfer, &got, &total);
+    s->received += got;
+  }
+}
+
+void corral_each_transfer(const struct corral *c, corral_transfer_cb cb,
+                          void *data)
+{
+  struct corral_transfer t;
+  unsigned i;
+
+  for (i = 0; i < c->o.jobs; i++) {
+    const struct slot *s = &c->slots[i];
+
+    if (!s->job)
+      continue;
+    t.url = s->job->url ? s->job->url : s->job->key;
+    t.path = s->xfer->params.path;
+    xfer_progress(s->xfer, &t.received, &t.total);
+    t.ms = uv_now(c->loop) - s->xfer->started_ms;
+    t.attempt = s->job->attempts;
+    cb(&t, data);
+  }
 }
 
 static int copy_opts(struct corral *c, const struct corral_opts *o)

@@ -176,15 +176,15 @@ static int file_kind(const struct stat *st)
   return -EINVAL;
 }
 
-int safefs_validators(int rootfd, const char *relpath, int64_t *mtime,
-                      char *etag, size_t etag_len)
+int safefs_validators(int rootfd, const char *relpath, const char *attr,
+                      int64_t *mtime, char *value, size_t value_len)
 {
   struct stat st;
   const char *leaf;
   ssize_t n = -1;
   int dfd = -1, fd, ret;
 
-  etag[0] = '\0';
+  value[0] = '\0';
   ret = safefs_open_parent(rootfd, relpath, false, &dfd, &leaf);
   if (ret)
     return ret == -ENOENT ? 0 : ret;
@@ -195,9 +195,9 @@ int safefs_validators(int rootfd, const char *relpath, int64_t *mtime,
     ret = -errno;
   else if ((ret = file_kind(&st)) == 1) {
     *mtime = (int64_t)st.st_mtime;
-    n = fgetxattr(fd, SAFEFS_ETAG_XATTR, etag, etag_len - 1);
+    n = fgetxattr(fd, attr, value, value_len - 1);
   }
-  etag[n > 0 ? n : 0] = '\0';
+  value[n > 0 ? n : 0] = '\0';
   if (fd >= 0)
     close(fd);
   close(dfd);

@@ -62,14 +62,18 @@ int safefs_open_parent(int rootfd, const char *relpath, bool create,
 int safefs_stat(int rootfd, const char *relpath, uint64_t *size);
 
 /*
- * What --refresh needs to ask the server whether relpath changed: its
- * mtime (seconds) and the ETag kept in its SAFEFS_ETAG_XATTR attribute
- * (etag[0] is '\0' when there is none, or the file system has no user
- * xattrs).  Returns 1 for a regular file, 0 when absent, -errno otherwise.
+ * What a conditional request needs to know about relpath: its mtime
+ * (seconds) and the value of its extended attribute `attr` (value[0] is
+ * '\0' when there is none, or the file system has no user xattrs).
+ * corral keeps the ETag of a finished file in SAFEFS_ETAG_XATTR (for
+ * --refresh) and the validator of a .part in SAFEFS_VALIDATOR_XATTR (for
+ * If-Range when a later run resumes it).  Returns 1 for a regular file, 0
+ * when absent, -errno otherwise.
  */
 #define SAFEFS_ETAG_XATTR "user.corral.etag"
-int safefs_validators(int rootfd, const char *relpath, int64_t *mtime,
-                      char *etag, size_t etag_len);
+#define SAFEFS_VALIDATOR_XATTR "user.corral.validator"
+int safefs_validators(int rootfd, const char *relpath, const char *attr,
+                      int64_t *mtime, char *value, size_t value_len);
 
 /*
  * Makes `to` hold the same content as `from`, a regular file: a hard link

@@ -229,10 +229,10 @@ int sink_write(struct sink *s, const void *buf, size_t len)
   return 0;
 }
 
-void sink_set_etag(struct sink *s, const char *etag)
+void sink_set_attr(struct sink *s, const char *name, const char *value)
 {
-  if (etag && *etag)
-    (void)fsetxattr(s->fd, SAFEFS_ETAG_XATTR, etag, strlen(etag), 0);
+  if (value && *value)
+    (void)fsetxattr(s->fd, name, value, strlen(value), 0);
 }
 
 uint64_t sink_size(const struct sink *s)

@@ -91,11 +91,12 @@ int sink_truncate(struct sink *s);
 void sink_sha256_hex(struct sink *s, char out[65]);
 
 /*
- * Records the response's ETag on the file (extended attribute
- * SAFEFS_ETAG_XATTR) for a later --refresh.  Best effort: a file system
- * without user xattrs simply keeps none.
+ * Sets extended attribute name (see safefs.h) of the .part to value; it
+ * stays with the file through the commit.  Best effort: a file system
+ * without user xattrs simply keeps none.  A NULL or empty value does
+ * nothing.
  */
-void sink_set_etag(struct sink *s, const char *etag);
+void sink_set_attr(struct sink *s, const char *name, const char *value);
 
 /*
  * Commits: sets the file's mtime (and atime) to mtime seconds since the

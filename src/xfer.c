@@ -79,6 +79,9 @@ static int open_sink(struct xfer *x)
   err = sink_open(&x->sink, x->cfg.rootfd, x->params.path, flags, &have);
   if (err)
     return err;
+  /* So that a later run can resume this .part with If-Range. */
+  if (!x->resume_from)
+    sink_set_attr(x->sink, SAFEFS_VALIDATOR_XATTR, x->validator);
   if (!x->resume_from)
     return 0;
   /* A 200 to a Range request, or a range starting elsewhere: start over. */
@@ -344,7 +347,7 @@ int xfer_start(struct xfer *x, const struct xfer_params *params)
   x->validator = NULL;
   free(x->disposition);
   x->disposition = NULL;
-  x->last_rx_ms = uv_now(x->cfg.loop);
+  x->last_rx_ms = x->started_ms = uv_now(x->cfg.loop);
   curl_easy_setopt(x->easy, CURLOPT_URL, params->url);
   curl_easy_setopt(x->easy, CURLOPT_RANGE, NULL);
   curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->cfg.headers);
@@ -353,8 +356,9 @@ int xfer_start(struct xfer *x, const struct xfer_params *params)
   if (params->resume && (err = set_range(x, params)))
     return err;
   err = set_conditions(x, params);
-  /* Copied into the request already; the caller's buffer may go away. */
+  /* Copied into the request already; the caller's buffers may go away. */
   x->params.if_none_match = NULL;
+  x->params.validator = NULL;
   return err;
 }
 
@@ -414,7 +418,7 @@ static void complete_body(struct xfer *x, struct xfer_outcome *o)
     }
   }
   if (x->validator_is_etag)
-    sink_set_etag(x->sink, x->validator);
+    sink_set_attr(x->sink, SAFEFS_ETAG_XATTR, x->validator);
   err = sink_commit(&x->sink, filetime);
   if (err)
     fail(o, err, false, "%s: %s", x->params.path, corral_strerror(err));
@@ -491,6 +495,17 @@ void xfer_cancel(struct xfer *x, int err, bool transient, const char *msg,
     sink_abort(&x->sink, true);
   }
   end_request(x, o);
+}
+
+void xfer_progress(const struct xfer *x, uint64_t *received, int64_t *total)
+{
+  curl_off_t length = -1;
+
+  *received = x->sink ? sink_size(x->sink) : 0;
+  curl_easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+  *total = is_2xx(x->status) && length >= 0
+               ? (int64_t)(length + (curl_off_t)x->resume_from)
+               : -1;
 }
 
 uint64_t xfer_idle_ms(const struct xfer *x)

@@ -78,6 +78,7 @@ struct xfer {
   struct xfer_params params;          /* strings borrowed from the caller */
   uint64_t resume_from;
   uint64_t last_rx_ms;
+  uint64_t started_ms;
   int64_t range_start; /* from Content-Range, -1 if none */
   uint64_t retry_after_ms;
   long status;   /* of the response being received */
@@ -99,6 +100,12 @@ void xfer_finish(struct xfer *x, CURLcode result, struct xfer_outcome *o);
  * kept so a later run can resume it. */
 void xfer_cancel(struct xfer *x, int err, bool transient, const char *msg,
                  struct xfer_outcome *o);
+
+/*
+ * Body bytes of the file so far (resumed ones included) and the expected
+ * size, -1 while unknown.
+ */
+void xfer_progress(const struct xfer *x, uint64_t *received, int64_t *total);
 
 /* Milliseconds since the last byte arrived (or the transfer started). */
 uint64_t xfer_idle_ms(const struct xfer *x);

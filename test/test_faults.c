@@ -295,6 +295,30 @@ START_TEST(test_drop_no_retries_keeps_part)
 }
 END_TEST
 
+/* 2b: a later run resumes that .part, guarded by the kept validator. */
+START_TEST(test_next_run_resumes_with_if_range)
+{
+  const char *t = "/drop/30000/1/100000/n.bin";
+  char *urls[1] = {url_of(0, t)};
+  struct corral_opts o;
+  struct logent lg[MAX_LOG];
+
+  opts_for_test(&o);
+  o.retries = 0;
+  run(&o, urls, NULL, 1);
+  ck_assert_int_eq(got[1].status, CORRAL_STATUS_FAILED);
+  memset(got, 0, sizeof(got));
+  n_done = 0;
+  run(&o, urls, NULL, 1);
+  ck_ok(1);
+  ck_assert_int_eq(read_log(t, lg, MAX_LOG), 2);
+  ck_assert_str_eq(lg[1].range, "bytes=30000-");
+  ck_assert_msg(lg[1].if_range[0], "no If-Range on the next run's request");
+  ck_assert(file_matches("n.bin", t, 100000));
+  free_urls(urls, 1);
+}
+END_TEST
+
 /* 3: Content-Length larger than the body is transient, then fails. */
 START_TEST(test_short_body_exhausts_retries)
 {
@@ -728,6 +752,7 @@ static Suite *faults_suite(void)
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, test_drop_resumes);
   tcase_add_test(tc, test_drop_no_retries_keeps_part);
+  tcase_add_test(tc, test_next_run_resumes_with_if_range);
   tcase_add_test(tc, test_short_body_exhausts_retries);
   tcase_add_test(tc, test_retry_after_seconds);
   tcase_add_test(tc, test_retry_after_date);
