@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -22,6 +23,7 @@
 #include "job.h"
 #include "listfile.h"
 #include "names.h"
+#include "ratelimit.h"
 #include "reader.h"
 #include "safefs.h"
 #include "sched.h"
@@ -66,7 +68,10 @@ struct corral {
   struct slot *slots;
   unsigned *free_slots; /* stack of indexes into slots */
   unsigned n_free;
-  uv_timer_t stall_timer;
+  uv_timer_t tick; /* stalls and the rate limit, while transfers run */
+  struct ratelimit limit;
+  unsigned next_resume; /* slot the rate limit resumes first */
+  uint64_t tick_ms;
   struct input *inputs;
   char **sources;
   size_t n_sources;
@@ -572,24 +577,7 @@ out:
 /* ---- transfers -----------------------------------------------------------
  */
 
-static void on_stall_tick(uv_timer_t *timer);
-
-/* With --limit-rate, splits the total cap evenly over active transfers. */
-static void share_rate(struct corral *c)
-{
-  unsigned active = c->sched.active, i;
-  curl_off_t each;
-
-  if (!c->o.limit_rate || !active)
-    return;
-  each = (curl_off_t)(c->o.limit_rate / active);
-  if (each < 1)
-    each = 1;
-  for (i = 0; i < c->o.jobs; i++)
-    if (c->slots[i].job)
-      curl_easy_setopt(c->slots[i].xfer->easy, CURLOPT_MAX_RECV_SPEED_LARGE,
-                       each);
-}
+static void on_tick(uv_timer_t *timer);
 
 /* --content-disposition: the job's file takes the server's name. */
 static const char *choose_name(struct xfer *x, const char *disposition)
@@ -636,6 +624,7 @@ static int take_slot(struct corral *c, struct slot **out)
     cfg.connect_timeout_ms = (long)(c->o.connect_timeout * 1000);
     cfg.max_filesize = c->o.max_filesize;
     cfg.choose_name = c->o.content_disposition ? choose_name : NULL;
+    cfg.limit = c->o.limit_rate ? &c->limit : NULL;
     if ((err = xfer_new(&s->xfer, &cfg)))
       return err;
     s->xfer->owner = s;
@@ -717,8 +706,8 @@ static int start_job(struct corral *c, struct job *job)
     job->attempts++;
     if (!job->started_ms)
       job->started_ms = uv_now(c->loop);
-    if (!uv_is_active((uv_handle_t *)&c->stall_timer))
-      uv_timer_start(&c->stall_timer, on_stall_tick, 100, 100);
+    if (!uv_is_active((uv_handle_t *)&c->tick))
+      uv_timer_start(&c->tick, on_tick, c->tick_ms, c->tick_ms);
     return 0;
   }
   c->free_slots[c->n_free++] = (unsigned)(s - c->slots);
@@ -739,7 +728,6 @@ static void pump(struct corral *c)
       fail_job(c, job, err, NULL);
     }
   }
-  share_rate(c);
 }
 
 /* ---- outcomes: retry, redirect, done ------------------------------------ */
@@ -950,24 +938,52 @@ static void abort_slot(struct corral *c, struct slot *s, int err,
   handle_outcome(c, job, &o);
 }
 
-static void on_stall_tick(uv_timer_t *timer)
+/* Aborts transfers that received nothing for --stall-timeout. */
+static void check_stalls(struct corral *c)
 {
-  struct corral *c = timer->data;
   uint64_t limit = (uint64_t)(c->o.stall_timeout * 1000);
   char msg[128];
   unsigned i;
+
+  snprintf(msg, sizeof(msg), "stalled: no data for %g s", c->o.stall_timeout);
+  for (i = 0; i < c->o.jobs; i++) {
+    struct slot *s = &c->slots[i];
+
+    /* A transfer the rate limit paused is waiting for us, not stalled. */
+    if (s->job && !s->xfer->paused && xfer_idle_ms(s->xfer) >= limit)
+      abort_slot(c, s, CORRAL_ESTALL, true, msg);
+  }
+}
+
+/*
+ * Lets paused transfers go on while the shared bucket has bytes, starting
+ * after the last one resumed, so that every transfer gets its turn.
+ */
+static void resume_paused(struct corral *c)
+{
+  unsigned i, n = c->o.jobs;
+
+  ratelimit_refill(&c->limit, uv_now(c->loop));
+  for (i = 0; i < n && c->limit.balance > 0; i++) {
+    unsigned k = (c->next_resume + i) % n;
+    struct slot *s = &c->slots[k];
+
+    if (s->job && xfer_resume(s->xfer))
+      c->next_resume = (k + 1) % n;
+  }
+}
+
+static void on_tick(uv_timer_t *timer)
+{
+  struct corral *c = timer->data;
 
   if (!c->sched.active) {
     uv_timer_stop(timer);
     return;
   }
-  snprintf(msg, sizeof(msg), "stalled: no data for %g s", c->o.stall_timeout);
-  for (i = 0; i < c->o.jobs; i++) {
-    struct slot *s = &c->slots[i];
-
-    if (s->job && xfer_idle_ms(s->xfer) >= limit)
-      abort_slot(c, s, CORRAL_ESTALL, true, msg);
-  }
+  if (c->o.limit_rate)
+    resume_paused(c);
+  check_stalls(c);
   pump(c);
   maybe_finish(c);
 }
@@ -1091,7 +1107,7 @@ static void maybe_finish(struct corral *c)
   c->finished = true;
   if (c->o.dry_run)
     emit_plan(c);
-  uv_close((uv_handle_t *)&c->stall_timer, on_handle_closed);
+  uv_close((uv_handle_t *)&c->tick, on_handle_closed);
   engine_close(&c->engine, on_engine_closed);
 }
 
@@ -1188,6 +1204,27 @@ static int copy_opts(struct corral *c, const struct corral_opts *o)
   return 0;
 }
 
+/*
+ * Every active transfer holds a socket, its .part and the .part's folder.
+ * Rather than fail transfers with EMFILE, run fewer at once.
+ */
+static void fit_fd_limit(struct corral *c)
+{
+  struct rlimit rl;
+  rlim_t spare = 32, budget;
+
+  if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY)
+    return;
+  budget = rl.rlim_cur > spare + 3 ? (rl.rlim_cur - spare) / 3 : 1;
+  if (c->o.jobs <= budget)
+    return;
+  log_msg(c, CORRAL_LOG_ERROR,
+          "corral: warning: %u transfers at once instead of %u: the "
+          "open-file limit is %llu (ulimit -n)",
+          (unsigned)budget, c->o.jobs, (unsigned long long)rl.rlim_cur);
+  c->o.jobs = (unsigned)budget;
+}
+
 static int alloc_slots(struct corral *c)
 {
   unsigned i;
@@ -1230,12 +1267,12 @@ static int open_handles(struct corral *c)
 {
   int err;
 
-  if ((err = uv_timer_init(c->loop, &c->stall_timer)))
+  if ((err = uv_timer_init(c->loop, &c->tick)))
     return err;
-  c->stall_timer.data = c;
+  c->tick.data = c;
   c->open_handles++;
   if ((err = engine_init(&c->engine, c->loop, c->o.jobs, on_xfer_done, c))) {
-    uv_close((uv_handle_t *)&c->stall_timer, on_handle_closed);
+    uv_close((uv_handle_t *)&c->tick, on_handle_closed);
     return err;
   }
   c->open_handles++;
@@ -1256,7 +1293,10 @@ int corral_new(struct corral **out, struct uv_loop_s *loop,
   urlset_init(&c->set);
   if ((err = copy_opts(c, o)))
     goto fail;
+  fit_fd_limit(c);
   sched_init(&c->sched, c->o.jobs, c->o.per_host);
+  c->tick_ms = c->o.limit_rate ? 20 : 100;
+  ratelimit_init(&c->limit, c->o.limit_rate, uv_now(loop));
   if ((err = alloc_slots(c)))
     goto fail;
   if (!c->o.dry_run &&

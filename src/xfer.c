@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "corral.h"
+#include "ratelimit.h"
 #include "safefs.h"
 #include "sink.h"
 
@@ -100,6 +101,11 @@ static size_t cb_write(char *data, size_t size, size_t n, void *userp)
   int err;
 
   x->last_rx_ms = uv_now(x->cfg.loop);
+  if (x->cfg.limit && !ratelimit_take(x->cfg.limit, len, x->last_rx_ms)) {
+    /* libcurl keeps this chunk and offers it again after xfer_resume(). */
+    x->paused = true;
+    return CURL_WRITEFUNC_PAUSE;
+  }
   if (!is_2xx(x->status))
     return len;
   if (!x->sink && (err = open_sink(x))) {
@@ -228,9 +234,6 @@ static void set_fixed_options(struct xfer *x)
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
   }
-  if (x->cfg.max_recv_speed)
-    curl_easy_setopt(e, CURLOPT_MAX_RECV_SPEED_LARGE,
-                     (curl_off_t)x->cfg.max_recv_speed);
 }
 
 int xfer_new(struct xfer **out, const struct xfer_config *cfg)
@@ -339,6 +342,7 @@ int xfer_start(struct xfer *x, const struct xfer_params *params)
   x->params = *params;
   x->status = 0;
   x->write_err = 0;
+  x->paused = false;
   x->range_start = -1;
   x->retry_after_ms = 0;
   x->resume_from = 0;
@@ -495,6 +499,16 @@ void xfer_cancel(struct xfer *x, int err, bool transient, const char *msg,
     sink_abort(&x->sink, true);
   }
   end_request(x, o);
+}
+
+bool xfer_resume(struct xfer *x)
+{
+  if (!x->paused)
+    return false;
+  x->paused = false;
+  x->last_rx_ms = uv_now(x->cfg.loop);
+  curl_easy_pause(x->easy, CURLPAUSE_CONT);
+  return true;
 }
 
 void xfer_progress(const struct xfer *x, uint64_t *received, int64_t *total)

@@ -26,6 +26,7 @@
 #include <uv.h>
 
 struct xfer;
+struct ratelimit;
 
 /*
  * --content-disposition: given the header's value, returns the path the
@@ -43,7 +44,7 @@ struct xfer_config {
   bool insecure;
   long connect_timeout_ms;
   uint64_t max_filesize;    /* 0 = none */
-  uint64_t max_recv_speed;  /* per transfer, 0 = none */
+  struct ratelimit *limit;  /* shared --limit-rate bucket, or NULL */
   xfer_name_cb choose_name; /* NULL unless --content-disposition */
 };
 
@@ -86,6 +87,7 @@ struct xfer {
   char *validator;
   char *disposition; /* Content-Disposition of a 2xx, when asked for */
   bool validator_is_etag;
+  bool paused; /* by the rate limit; see xfer_resume() */
   char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -106,6 +108,13 @@ void xfer_cancel(struct xfer *x, int err, bool transient, const char *msg,
  * size, -1 while unknown.
  */
 void xfer_progress(const struct xfer *x, uint64_t *received, int64_t *total);
+
+/*
+ * Lets a transfer the rate limit paused take data again.  Call from loop
+ * context only (not from a libcurl callback).  Returns whether it was
+ * paused.
+ */
+bool xfer_resume(struct xfer *x);
 
 /* Milliseconds since the last byte arrived (or the transfer started). */
 uint64_t xfer_idle_ms(const struct xfer *x);
