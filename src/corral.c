@@ -79,6 +79,7 @@ struct corral {
   size_t pending; /* jobs queued, active or waiting to retry */
   unsigned open_handles;
   bool input_ended, stopping, finished;
+  bool dir_was_empty; /* no file can be "already present" */
 };
 
 static void maybe_finish(struct corral *c);
@@ -463,7 +464,7 @@ static int add_first(struct corral *c, char *key, struct entry *e,
     job->state = JOB_PLANNED;
     return 0;
   }
-  if (!c->o.overwrite && !c->o.refresh &&
+  if (!c->o.overwrite && !c->o.refresh && !c->dir_was_empty &&
       safefs_stat(c->rootfd, job->path, &job->bytes) == 1) {
     finish_job(c, job, JOB_SKIPPED);
     return 0;
@@ -663,6 +664,11 @@ static bool part_validator(struct corral *c, const char *path, char *buf,
   return found;
 }
 
+static bool is_etag(const char *v)
+{
+  return v[0] == '"' || !strncmp(v, "W/\"", 3);
+}
+
 /*
  * What to ask for: resume a .part (with If-Range when its validator is
  * known) or, with --refresh and a file present, ask only if it changed.
@@ -676,15 +682,21 @@ static void fill_params(struct corral *c, struct job *job,
   p->path = job->path;
   p->sha256 = job->sha256;
   p->validator = job->validator;
-  /* With --content-disposition the file's name is known only later. */
-  p->resume = !c->o.overwrite && !c->o.content_disposition;
+  /*
+   * With --content-disposition the file's name is known only later.  In
+   * a dir that was empty at the start, only an earlier attempt of this job
+   * can have left a .part: no need to look for one before.
+   */
+  p->resume = !c->o.overwrite && !c->o.content_disposition &&
+              (!c->dir_was_empty || job->attempts);
   if (p->resume && !p->validator &&
       part_validator(c, job->path, validator, VALIDATOR_MAX))
     p->validator = validator;
   if (c->o.refresh &&
-      safefs_validators(c->rootfd, job->path, SAFEFS_ETAG_XATTR,
+      safefs_validators(c->rootfd, job->path, SAFEFS_VALIDATOR_XATTR,
                         &p->if_modified_since, etag, VALIDATOR_MAX) == 1) {
-    p->if_none_match = etag[0] ? etag : NULL;
+    /* The kept validator is an ETag, or else a Last-Modified date. */
+    p->if_none_match = is_etag(etag) ? etag : NULL;
     p->resume = false;
   }
 }
@@ -1304,6 +1316,7 @@ int corral_new(struct corral **out, struct uv_loop_s *loop,
     goto fail;
   if ((err = open_handles(c)))
     goto fail;
+  c->dir_was_empty = c->rootfd >= 0 && safefs_is_empty(c->rootfd);
   *out = c;
   return 0;
 fail:

@@ -8,6 +8,7 @@
  */
 #include "safefs.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -124,6 +125,33 @@ out:
   if (cur >= 0)
     close(cur);
   return err;
+}
+
+bool safefs_is_empty(int rootfd)
+{
+  int fd = openat(rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  struct dirent *d;
+  bool empty = true;
+  DIR *dir;
+
+  if (fd < 0 || !(dir = fdopendir(fd))) {
+    if (fd >= 0)
+      close(fd);
+    return false;
+  }
+  while (empty && (d = readdir(dir)))
+    empty = !strcmp(d->d_name, ".") || !strcmp(d->d_name, "..");
+  closedir(dir);
+  return empty;
+}
+
+int safefs_check_name(const char *name)
+{
+  const char *leaf;
+
+  if (strchr(name, '/'))
+    return -EINVAL;
+  return check_path(name, &leaf);
 }
 
 /* mkdir -p: intermediate failures show up as the final mkdir's error. */

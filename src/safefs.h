@@ -61,16 +61,25 @@ int safefs_open_parent(int rootfd, const char *relpath, bool create,
  */
 int safefs_stat(int rootfd, const char *relpath, uint64_t *size);
 
+/* Whether the directory rootfd has no entries at all. */
+bool safefs_is_empty(int rootfd);
+
+/*
+ * 0 when name is one usable path component (no '/', not empty, "." or
+ * "..", at most NAME_MAX bytes), else -EINVAL or -ENAMETOOLONG.
+ */
+int safefs_check_name(const char *name);
+
 /*
  * What a conditional request needs to know about relpath: its mtime
  * (seconds) and the value of its extended attribute `attr` (value[0] is
  * '\0' when there is none, or the file system has no user xattrs).
- * corral keeps the ETag of a finished file in SAFEFS_ETAG_XATTR (for
- * --refresh) and the validator of a .part in SAFEFS_VALIDATOR_XATTR (for
- * If-Range when a later run resumes it).  Returns 1 for a regular file, 0
- * when absent, -errno otherwise.
+ * corral keeps the validator a body was fetched with (its ETag, else its
+ * Last-Modified) in SAFEFS_VALIDATOR_XATTR: set on the .part, it stays
+ * with the file through the commit, for If-Range when a later run resumes
+ * the .part and for If-None-Match under --refresh.  Returns 1 for a regular
+ * file, 0 when absent, -errno otherwise.
  */
-#define SAFEFS_ETAG_XATTR "user.corral.etag"
 #define SAFEFS_VALIDATOR_XATTR "user.corral.validator"
 int safefs_validators(int rootfd, const char *relpath, const char *attr,
                       int64_t *mtime, char *value, size_t value_len);

@@ -31,6 +31,7 @@
 
 struct sink {
   int fd, dirfd;
+  bool owns_dirfd; /* false: dirfd is the caller's root */
   uint64_t size;
   EVP_MD_CTX *md;  /* NULL without SINK_SHA256 */
   size_t part_off; /* names + part_off is "<leaf>.part" */
@@ -51,7 +52,7 @@ static void sink_release(struct sink *s)
     return;
   if (s->fd >= 0)
     close(s->fd);
-  if (s->dirfd >= 0)
+  if (s->dirfd >= 0 && s->owns_dirfd)
     close(s->dirfd);
   EVP_MD_CTX_free(s->md);
   free(s);
@@ -184,12 +185,19 @@ int sink_open(struct sink **out, int rootfd, const char *relpath,
   *out = NULL;
   if (have)
     *have = 0;
-  err = safefs_open_parent(rootfd, relpath, true, &dirfd, &leaf);
+  if (strchr(relpath, '/')) {
+    err = safefs_open_parent(rootfd, relpath, true, &dirfd, &leaf);
+    if (err)
+      goto out;
+  }
+  else if ((err = safefs_check_name(relpath)))
+    goto out;
+  else
+    leaf = relpath; /* a bare name: no walk, and no dup of rootfd */
+  err = sink_alloc(&s, dirfd >= 0 ? dirfd : rootfd, leaf, flags);
   if (err)
     goto out;
-  err = sink_alloc(&s, dirfd, leaf, flags);
-  if (err)
-    goto out;
+  s->owns_dirfd = dirfd >= 0;
   dirfd = -1;
   err = (flags & SINK_RESUME) ? open_resume(s) : -ENOENT;
   if (err == -ENOENT)

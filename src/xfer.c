@@ -162,12 +162,10 @@ static uint64_t parse_retry_after(const char *v, size_t len)
   return (uint64_t)(when - time(NULL)) * 1000;
 }
 
-static void keep_validator(struct xfer *x, const char *v, size_t len,
-                           bool is_etag)
+static void keep_validator(struct xfer *x, const char *v, size_t len)
 {
   free(x->validator);
   x->validator = strndup(v, len);
-  x->validator_is_etag = is_etag;
 }
 
 static void on_header(struct xfer *x, const char *line, size_t n)
@@ -195,9 +193,9 @@ static void on_header(struct xfer *x, const char *line, size_t n)
     x->disposition = strndup(v, len);
   }
   else if ((v = header_value(line, n, "ETag", &len)))
-    keep_validator(x, v, len, true);
+    keep_validator(x, v, len);
   else if (!x->validator && (v = header_value(line, n, "Last-Modified", &len)))
-    keep_validator(x, v, len, false);
+    keep_validator(x, v, len);
 }
 
 static size_t cb_header(char *data, size_t size, size_t n, void *userp)
@@ -356,7 +354,6 @@ int xfer_start(struct xfer *x, const struct xfer_params *params)
   curl_easy_setopt(x->easy, CURLOPT_RANGE, NULL);
   curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->cfg.headers);
   curl_easy_setopt(x->easy, CURLOPT_TIMECONDITION, (long)CURL_TIMECOND_NONE);
-  x->validator_is_etag = false;
   if (params->resume && (err = set_range(x, params)))
     return err;
   err = set_conditions(x, params);
@@ -421,8 +418,6 @@ static void complete_body(struct xfer *x, struct xfer_outcome *o)
       }
     }
   }
-  if (x->validator_is_etag)
-    sink_set_attr(x->sink, SAFEFS_ETAG_XATTR, x->validator);
   err = sink_commit(&x->sink, filetime);
   if (err)
     fail(o, err, false, "%s: %s", x->params.path, corral_strerror(err));

@@ -86,8 +86,7 @@ struct xfer {
   int write_err; /* why cb_write refused data */
   char *validator;
   char *disposition; /* Content-Disposition of a 2xx, when asked for */
-  bool validator_is_etag;
-  bool paused; /* by the rate limit; see xfer_resume() */
+  bool paused;       /* by the rate limit; see xfer_resume() */
   char errbuf[CURL_ERROR_SIZE];
 };
 
