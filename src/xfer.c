@@ -423,6 +423,22 @@ static void complete_body(struct xfer *x, struct xfer_outcome *o)
     fail(o, err, false, "%s: %s", x->params.path, corral_strerror(err));
 }
 
+/*
+ * A 416 to our Range: the .part is not a prefix of what the server has now
+ * (or already all of it, which we cannot tell apart).  Drop it, and let
+ * the retry fetch the file whole.
+ */
+static void restart_part(struct xfer *x, struct xfer_outcome *o)
+{
+  int err = sink_open(&x->sink, x->cfg.rootfd, x->params.path, 0, NULL);
+
+  if (!err)
+    sink_abort(&x->sink, false);
+  fail(o, CORRAL_EHTTP, true,
+       "HTTP 416: the server refused to resume %s.part; starting over",
+       x->params.path);
+}
+
 static void finish_http(struct xfer *x, struct xfer_outcome *o)
 {
   char *location = NULL;
@@ -440,6 +456,10 @@ static void finish_http(struct xfer *x, struct xfer_outcome *o)
     o->redirect = strdup(location);
     if (!o->redirect)
       fail(o, CORRAL_ENOMEM, false, "out of memory");
+    return;
+  }
+  if (o->http_status == 416 && x->resume_from) {
+    restart_part(x, o);
     return;
   }
   o->retry_after_ms = x->retry_after_ms;

@@ -319,6 +319,32 @@ START_TEST(test_next_run_resumes_with_if_range)
 }
 END_TEST
 
+/* 2c: a .part as long as the file gets 416; corral starts over. */
+START_TEST(test_complete_part_gets_416_and_restarts)
+{
+  const char *t = "/bytes/5000/full.bin";
+  char *urls[1] = {url_of(0, t)};
+  unsigned char body[5000];
+  struct corral_opts o;
+  char path[600];
+  FILE *f;
+
+  testsrv_body(t, body, sizeof(body));
+  snprintf(path, sizeof(path), "%s/full.bin.part", dir);
+  ck_assert_ptr_nonnull(f = fopen(path, "w"));
+  ck_assert_uint_eq(fwrite(body, 1, sizeof(body), f), sizeof(body));
+  fclose(f);
+  opts_for_test(&o);
+  run(&o, urls, NULL, 1);
+  ck_ok(1);
+  ck_assert_uint_eq(got[1].attempts, 2);
+  ck_assert_int_eq(testsrv_requests(&srv, t), 2);
+  ck_assert(file_matches("full.bin", t, 5000));
+  ck_assert(!exists("full.bin.part"));
+  free_urls(urls, 1);
+}
+END_TEST
+
 /* 3: Content-Length larger than the body is transient, then fails. */
 START_TEST(test_short_body_exhausts_retries)
 {
@@ -753,6 +779,7 @@ static Suite *faults_suite(void)
   tcase_add_test(tc, test_drop_resumes);
   tcase_add_test(tc, test_drop_no_retries_keeps_part);
   tcase_add_test(tc, test_next_run_resumes_with_if_range);
+  tcase_add_test(tc, test_complete_part_gets_416_and_restarts);
   tcase_add_test(tc, test_short_body_exhausts_retries);
   tcase_add_test(tc, test_retry_after_seconds);
   tcase_add_test(tc, test_retry_after_date);
