@@ -50,6 +50,7 @@ enum corral_error {
   CORRAL_ELOOP = -5011,     /* redirect loop */
   CORRAL_ECANCELED = -5012, /* stopped by corral_stop() */
   CORRAL_ECONFLICT = -5013, /* entry conflicts with an earlier one */
+  CORRAL_ERANGE = -5014,    /* a 206 that does not continue the .part */
   CORRAL_ENOMEM = -12       /* -ENOMEM */
 };
 

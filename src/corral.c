@@ -80,6 +80,7 @@ struct corral {
   unsigned open_handles;
   bool input_ended, stopping, finished;
   bool dir_was_empty; /* no file can be "already present" */
+  bool inputs_paused; /* back-pressure: enough work is queued */
 };
 
 static void maybe_finish(struct corral *c);
@@ -131,6 +132,8 @@ const char *corral_strerror(int err)
     return "canceled";
   case CORRAL_ECONFLICT:
     return "conflicts with an earlier entry";
+  case CORRAL_ERANGE:
+    return "range does not continue the .part";
   default:
     return err < 0 && err > -5000 ? strerror(-err) : "unknown error";
   }
@@ -374,14 +377,30 @@ static void append_entry(struct job *job, struct entry *e)
  * it is free or already the job's, else the first free NAME.N.EXT.  The
  * returned string is malloc'd.
  */
+static char *claim_free_path(struct corral *c, struct job *job,
+                             const char *want, bool avoid_present);
+
 static char *claim_path(struct corral *c, struct job *job, const char *want)
 {
+  return claim_free_path(c, job, want, false);
+}
+
+/*
+ * claim_path(), and with avoid_present also passing over names of files
+ * already on disk: for a name that comes from the server, found only
+ * after the check for a present file was made with the URL's name.
+ */
+static char *claim_free_path(struct corral *c, struct job *job,
+                             const char *want, bool avoid_present)
+{
   char *path = strdup(want);
-  struct job *owner;
+  struct job *owner = NULL;
   unsigned n = 0;
 
-  while (path && (owner = resolve(urlset_path_owner(&c->set, path))) &&
-         owner != job) {
+  while (
+      path &&
+      (((owner = resolve(urlset_path_owner(&c->set, path))) && owner != job) ||
+       (!owner && avoid_present && safefs_stat(c->rootfd, path, NULL) == 1))) {
     free(path);
     path = names_numbered(want, ++n);
   }
@@ -424,6 +443,31 @@ static int check_sha256(const char *hex, char **out)
 }
 
 /* Queues a job on its host.  0 or -ENOMEM. */
+/*
+ * Back-pressure: with this many keys waiting, stop reading input until
+ * the queue has drained to the low mark.  Memory then follows the number
+ * of keys seen, not the length of the list still unread.
+ */
+#define BACKLOG_HIGH 8192
+#define BACKLOG_LOW 4096
+
+static void throttle_inputs(struct corral *c)
+{
+  struct input *in;
+  bool pause = c->pending >= BACKLOG_HIGH;
+  bool resume = c->pending <= BACKLOG_LOW;
+
+  if ((pause && c->inputs_paused) || (resume && !c->inputs_paused) ||
+      (!pause && !resume))
+    return;
+  c->inputs_paused = pause;
+  for (in = c->inputs; in; in = in->next)
+    if (pause)
+      reader_pause(in->reader);
+    else
+      reader_resume(in->reader);
+}
+
 static int enqueue(struct corral *c, struct job *job, bool urgent)
 {
   char hostport[512];
@@ -459,6 +503,7 @@ static int add_first(struct corral *c, char *key, struct entry *e,
     goto fail;
   free(want);
   e->is_owner = true;
+  job->named_by_out = out != NULL;
   append_entry(job, e);
   if (c->o.dry_run) {
     job->state = JOB_PLANNED;
@@ -587,10 +632,10 @@ static const char *choose_name(struct xfer *x, const char *disposition)
   struct job *job = s->job;
   const char *slash = strrchr(job->path, '/');
   size_t dir_len = slash ? (size_t)(slash - job->path) + 1 : 0;
-  char *name = names_from_disposition(disposition);
-  char *want, *path;
+  char *name, *want, *path;
 
-  if (!name)
+  /* out= is the user's choice, and wins over the server's (like curl -o). */
+  if (job->named_by_out || !(name = names_from_disposition(disposition)))
     return NULL;
   want = malloc(dir_len + strlen(name) + 1);
   if (want) {
@@ -598,7 +643,9 @@ static const char *choose_name(struct xfer *x, const char *disposition)
     memcpy(want + dir_len, name, strlen(name) + 1);
   }
   free(name);
-  path = want ? claim_path(s->c, job, want) : NULL;
+  path = want ? claim_free_path(s->c, job, want,
+                                !s->c->o.overwrite && !s->c->o.refresh)
+              : NULL;
   free(want);
   if (!path)
     return NULL;
@@ -740,6 +787,7 @@ static void pump(struct corral *c)
       fail_job(c, job, err, NULL);
     }
   }
+  throttle_inputs(c);
 }
 
 /* ---- outcomes: retry, redirect, done ------------------------------------ */
@@ -894,10 +942,18 @@ static void keep_validator(struct job *job, struct xfer_outcome *o)
   o->validator = NULL;
 }
 
+/* Retries spent so far: every request after the first, but a restart. */
+static unsigned retries_used(const struct job *job)
+{
+  return job->attempts - 1u - (job->restarted ? 1u : 0u);
+}
+
 /* Decides what becomes of job after one request ended with outcome o. */
 static void handle_outcome(struct corral *c, struct job *job,
                            struct xfer_outcome *o)
 {
+  int err;
+
   job->http_status = o->http_status;
   job->bytes = o->bytes;
   keep_validator(job, o);
@@ -911,7 +967,14 @@ static void handle_outcome(struct corral *c, struct job *job,
     c->stats.bytes += o->bytes;
     finish_job(c, job, JOB_DONE);
   }
-  else if (o->transient && job->attempts <= c->o.retries && !c->stopping &&
+  else if (o->restart && !job->restarted && !c->stopping) {
+    /* Not a failure of the server: start over at once, once. */
+    job->restarted = true;
+    log_msg(c, CORRAL_LOG_INFO, "%s; starting over", o->msg);
+    if ((err = enqueue(c, job, true)))
+      fail_job(c, job, err, NULL);
+  }
+  else if (o->transient && retries_used(job) < c->o.retries && !c->stopping &&
            !schedule_retry(c, job, o))
     ;
   else

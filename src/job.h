@@ -58,6 +58,8 @@ struct job {
   uint16_t attempts;
   uint16_t hops;
   uint8_t state;
+  bool named_by_out; /* out= named it: the server may not rename it */
+  bool restarted;    /* a .part was dropped and fetched again whole */
   char key[];
 };
 

@@ -29,6 +29,9 @@ struct reader {
   bool is_stream;
   bool reading; /* a uv_fs_read is in flight */
   bool closing;
+  bool paused;
+  bool ended;    /* on_end was called */
+  bool feeding;  /* inside the splitter: resume only clears paused */
   char buf[READ_SIZE];
 };
 
@@ -43,6 +46,7 @@ static void split_line(char *line, size_t len, unsigned lineno, bool too_long,
 
 static void finish(struct reader *r, int err)
 {
+  r->ended = true;
   if (!err)
     listfile_splitter_finish(&r->splitter);
   if (!r->closing)
@@ -61,6 +65,16 @@ static void on_stream_closed(uv_handle_t *handle)
 }
 
 static void on_file_read(uv_fs_t *req);
+
+static int feed(struct reader *r, const char *buf, size_t len)
+{
+  int err;
+
+  r->feeding = true;
+  err = listfile_splitter_feed(&r->splitter, buf, len);
+  r->feeding = false;
+  return err;
+}
 
 static int read_more(struct reader *r)
 {
@@ -82,8 +96,10 @@ static void on_file_read(uv_fs_t *req)
     destroy(r);
     return;
   }
-  if (n > 0 && listfile_splitter_feed(&r->splitter, r->buf, (size_t)n))
+  if (n > 0 && feed(r, r->buf, (size_t)n))
     n = -ENOMEM;
+  if (n > 0 && r->paused)
+    return; /* reader_resume() reads on */
   if (n > 0 && !(n = read_more(r)))
     return;
   finish(r, (int)n);
@@ -101,10 +117,13 @@ static void on_stream_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 {
   struct reader *r = stream->data;
 
-  if (n > 0 && listfile_splitter_feed(&r->splitter, buf->base, (size_t)n))
+  if (n > 0 && feed(r, buf->base, (size_t)n))
     n = -ENOMEM;
-  if (n >= 0)
+  if (n >= 0) {
+    if (r->paused)
+      uv_read_stop(stream);
     return;
+  }
   uv_read_stop(stream);
   finish(r, n == UV_EOF ? 0 : (int)n);
 }
@@ -163,6 +182,30 @@ int reader_start(struct reader **out, uv_loop_t *loop, int fd,
   }
   *out = r;
   return 0;
+}
+
+void reader_pause(struct reader *r)
+{
+  r->paused = true;
+}
+
+void reader_resume(struct reader *r)
+{
+  int err;
+
+  if (!r->paused || r->closing || r->ended)
+    return;
+  r->paused = false;
+  if (r->feeding)
+    return; /* the callback feeding us goes on reading */
+  if (r->is_stream)
+    err = uv_read_start((uv_stream_t *)&r->stream, on_alloc, on_stream_read);
+  else if (r->reading)
+    return; /* the read in flight goes on by itself */
+  else
+    err = read_more(r);
+  if (err)
+    finish(r, err);
 }
 
 void reader_close(struct reader *r)

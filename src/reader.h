@@ -7,6 +7,7 @@
  * Calling sequence:
  *   reader_start(&r, loop, fd, on_line, on_end, data)
  *   on_line(...) for every line; on_end(r, err, data) once at EOF or error
+ *   reader_pause(r) / reader_resume(r)   any time before on_end
  *   reader_close(r)   after on_end, or earlier to stop reading (then
  *                     on_end is not called); frees r from the loop
  *
@@ -30,5 +31,13 @@ typedef void (*reader_end_cb)(struct reader *r, int err, void *data);
 int reader_start(struct reader **out, uv_loop_t *loop, int fd,
                  reader_line_cb on_line, reader_end_cb on_end, void *data);
 void reader_close(struct reader *r);
+
+/*
+ * Stops reading after the chunk at hand (its lines are still delivered),
+ * and starts again.  For back-pressure: a huge list is read only as fast
+ * as it is downloaded.
+ */
+void reader_pause(struct reader *r);
+void reader_resume(struct reader *r);
 
 #endif

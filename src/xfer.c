@@ -85,13 +85,18 @@ static int open_sink(struct xfer *x)
     sink_set_attr(x->sink, SAFEFS_VALIDATOR_XATTR, x->validator);
   if (!x->resume_from)
     return 0;
-  /* A 200 to a Range request, or a range starting elsewhere: start over. */
-  if (x->status != 206 || x->range_start != (int64_t)x->resume_from ||
-      have != x->resume_from) {
-    x->resume_from = 0;
-    return sink_truncate(x->sink);
-  }
-  return 0;
+  if (x->status == 206 && x->range_start == (int64_t)x->resume_from &&
+      have == x->resume_from)
+    return 0;
+  /*
+   * The body does not continue our .part: a 200 is the whole file, so
+   * start over with it; a 206 is a piece of something else (a range
+   * starting elsewhere, or a .part sink_open would not trust), so ask
+   * again for the whole file.
+   */
+  x->resume_from = 0;
+  err = sink_truncate(x->sink);
+  return !err && x->status == 206 ? CORRAL_ERANGE : err;
 }
 
 static size_t cb_write(char *data, size_t size, size_t n, void *userp)
@@ -434,9 +439,9 @@ static void restart_part(struct xfer *x, struct xfer_outcome *o)
 
   if (!err)
     sink_abort(&x->sink, false);
-  fail(o, CORRAL_EHTTP, true,
-       "HTTP 416: the server refused to resume %s.part; starting over",
+  fail(o, CORRAL_EHTTP, true, "HTTP 416: the server refused to resume %s.part",
        x->params.path);
+  o->restart = true;
 }
 
 static void finish_http(struct xfer *x, struct xfer_outcome *o)
@@ -470,7 +475,12 @@ static void finish_http(struct xfer *x, struct xfer_outcome *o)
 static void finish_error(struct xfer *x, CURLcode result,
                          struct xfer_outcome *o)
 {
-  if (x->write_err == CORRAL_ETOOBIG)
+  if (x->write_err == CORRAL_ERANGE) {
+    fail(o, CORRAL_ERANGE, true,
+         "the server's range does not continue %s.part", x->params.path);
+    o->restart = true;
+  }
+  else if (x->write_err == CORRAL_ETOOBIG)
     fail(o, CORRAL_ETOOBIG, false, "body larger than %llu bytes",
          (unsigned long long)x->cfg.max_filesize);
   else if (x->write_err)

@@ -62,6 +62,7 @@ struct xfer_outcome {
   int err;           /* 0 = file committed, or CORRAL_E* / -errno */
   bool transient;    /* worth a retry */
   bool not_modified; /* 304 */
+  bool restart;      /* the .part was dropped: ask again, whole */
   long http_status;
   uint64_t bytes;          /* size of the file (resumed bytes included) */
   uint64_t retry_after_ms; /* from Retry-After, 0 if none */
