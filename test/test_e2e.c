@@ -53,7 +53,7 @@ static void teardown(void)
 
 static const char *corral_bin(void)
 {
-  const char *bin = getenv("CORRAL_BIN");
+  const char *bin = corral_bin_env();
 
   return bin ? bin : "build/corral";
 }

@@ -431,3 +431,10 @@ char *testsrv_log(struct testsrv *s, const char *target)
 {
   return fetch(s, "/_log", target);
 }
+
+const char *corral_bin_env(void)
+{
+  const char *bin = getenv("CORRAL_BIN");
+
+  return bin && *bin ? bin : getenv("CORRAL_BIN_DEFAULT");
+}

@@ -104,4 +104,12 @@ void testsrv_url(struct testsrv *s, unsigned i, const char *target, char *buf,
  */
 char *testsrv_log(struct testsrv *s, const char *target);
 
+/*
+ * The corral binary the tests run: $CORRAL_BIN when set (test/all.sh
+ * points it at a valgrind wrapper), else $CORRAL_BIN_DEFAULT (meson sets
+ * it to the build's binary; meson's own test env cannot be overridden from
+ * outside, hence two names), else NULL.
+ */
+const char *corral_bin_env(void);
+
 #endif /* TESTSRV_H */
