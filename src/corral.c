@@ -262,6 +262,9 @@ static void finish_job(struct corral *c, struct job *job, enum job_state state)
     c->pending--;
   job->state = state;
   job->ended_ms = uv_now(c->loop);
+  /* Only a .part being resumed needs it; a done job lives to the end. */
+  free(job->validator);
+  job->validator = NULL;
   deliver_all(c, job);
 }
 
