@@ -1,33 +1,99 @@
 /*
  * frontend: what the user of the corral command sees.  The library reports
  * every finished entry through on_done; here each becomes a line on stderr
- * and an object in the report.  Signals arrive through uv_signal_t handles
- * that do not keep the loop alive, so the loop ends when the job does.
+ * and an object in the report.  When stderr is a terminal (and not -q),
+ * a live status area drawn by progress.c replaces the lines of entries that
+ * went well: a 100 ms timer redraws it and every message goes through
+ * say(), which clears the area, prints, and redraws it.  Elsewhere no timer
+ * exists and say() is a plain fprintf.  Signals (SIGINT, SIGTERM, SIGWINCH)
+ * and the timer are uv handles that do not keep the loop alive, so the loop
+ * ends when the job does.
  */
 #include "frontend.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <uv.h>
 
+#include "progress.h"
 #include "report.h"
+
+#if defined(__GNUC__)
+#define FRONTEND_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define FRONTEND_PRINTF(a, b)
+#endif
+
+#define TICK_MS 100 /* at most 10 redraws a second */
+
+/* The live area: only allocated when stderr is a terminal. */
+struct display {
+  struct progress progress;
+  char text[PROGRESS_FRAME_SIZE];
+};
 
 struct frontend {
   struct cli *cli;
   struct corral *corral;
   struct report *report;
   uv_signal_t sigint, sigterm;
+  uv_signal_t sigwinch; /* these two only when is_tty */
+  uv_timer_t tick;
+  struct display *display; /* drawing now, or NULL */
+  bool is_tty;             /* the area replaces the lines of good entries */
   int *fds;
   int signal;        /* the first stop signal received, or 0 */
   unsigned bad_args; /* positional URLs the library refused */
   int report_err;
 };
+
+/* Replaces the area on the screen with its last frame. */
+static void area_show(struct frontend *f)
+{
+  size_t n;
+
+  if (!f->display)
+    return;
+  n = progress_draw(&f->display->progress, f->display->text,
+                    sizeof(f->display->text));
+  fwrite(f->display->text, 1, n, stderr);
+}
+
+/* Erases the area; the cursor goes to where its first line was. */
+static void area_hide(struct frontend *f)
+{
+  size_t n;
+
+  if (!f->display)
+    return;
+  n = progress_clear(&f->display->progress, f->display->text,
+                     sizeof(f->display->text));
+  fwrite(f->display->text, 1, n, stderr);
+}
+
+static void say(struct frontend *f, const char *fmt, ...)
+    FRONTEND_PRINTF(2, 3);
+
+/* Prints a message on stderr, above the live area when there is one. */
+static void say(struct frontend *f, const char *fmt, ...)
+{
+  va_list ap;
+
+  area_hide(f);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  area_show(f);
+}
 
 static void print_plan(const struct corral_result *r)
 {
@@ -45,18 +111,18 @@ static void print_result(struct frontend *f, const struct corral_result *r)
 
   if (r->status == CORRAL_STATUS_FAILED) {
     if (!r->key && r->source)
-      fprintf(stderr, "%s\n", r->msg); /* already "FILE:LINE: reason" */
+      say(f, "%s\n", r->msg); /* already "FILE:LINE: reason" */
     else
-      fprintf(stderr, "failed %s: %s\n", r->url, r->msg);
+      say(f, "failed %s: %s\n", r->url, r->msg);
     return;
   }
-  if (f->cli->quiet || f->cli->opts.dry_run)
+  if (f->cli->quiet || f->cli->opts.dry_run || (f->is_tty && !f->cli->verbose))
     return;
   if (r->status == CORRAL_STATUS_OK)
-    fprintf(stderr, "ok %s -> %s (%llu bytes)\n", r->url, r->path,
-            (unsigned long long)r->bytes);
+    say(f, "ok %s -> %s (%llu bytes)\n", r->url, r->path,
+        (unsigned long long)r->bytes);
   else
-    fprintf(stderr, "%s %s -> %s\n", names[r->status], r->url, r->path);
+    say(f, "%s %s -> %s\n", names[r->status], r->url, r->path);
 }
 
 static void on_done(const struct corral_result *r, void *data)
@@ -69,7 +135,7 @@ static void on_done(const struct corral_result *r, void *data)
   print_result(f, r);
   if (f->report && !f->report_err && (err = report_write(f->report, r))) {
     f->report_err = err;
-    fprintf(stderr, "corral: %s: %s\n", f->cli->report_path, strerror(-err));
+    say(f, "corral: %s: %s\n", f->cli->report_path, strerror(-err));
   }
 }
 
@@ -79,7 +145,7 @@ static void on_log(enum corral_log_level level, const char *msg, void *data)
 
   if (level == CORRAL_LOG_ERROR ||
       (level == CORRAL_LOG_INFO && f->cli->verbose))
-    fprintf(stderr, "%s\n", msg);
+    say(f, "%s\n", msg);
 }
 
 static void on_signal(uv_signal_t *handle, int signum)
@@ -88,14 +154,16 @@ static void on_signal(uv_signal_t *handle, int signum)
 
   if (f->signal) {
     /* A second signal: the user wants out now. */
-    if (signum == SIGINT)
+    if (signum == SIGINT) {
+      area_hide(f);
       _exit(130);
+    }
     return;
   }
   f->signal = signum;
   if (!f->cli->quiet)
-    fprintf(stderr, "corral: %s, stopping (again to quit at once)\n",
-            signum == SIGINT ? "interrupted" : "terminated");
+    say(f, "corral: %s, stopping (again to quit at once)\n",
+        signum == SIGINT ? "interrupted" : "terminated");
   corral_stop(f->corral);
 }
 
@@ -153,14 +221,13 @@ static void add_inputs(struct frontend *f)
     memset(&e, 0, sizeof(e));
     e.url = cli->urls[i];
     if (corral_add(f->corral, &e, &why)) {
-      fprintf(stderr, "corral: %s: %s\n", cli->urls[i], why);
+      say(f, "corral: %s: %s\n", cli->urls[i], why);
       f->bad_args++;
     }
   }
   for (i = 0; i < cli->n_inputs; i++)
     if ((err = corral_read(f->corral, f->fds[i], cli->inputs[i])))
-      fprintf(stderr, "corral: %s: %s\n", cli->inputs[i],
-              corral_strerror(err));
+      say(f, "corral: %s: %s\n", cli->inputs[i], corral_strerror(err));
   corral_input_end(f->corral);
 }
 
@@ -180,7 +247,94 @@ static void stop_signals(struct frontend *f, uv_loop_t *loop)
 {
   uv_close((uv_handle_t *)&f->sigint, NULL);
   uv_close((uv_handle_t *)&f->sigterm, NULL);
+  if (f->is_tty) {
+    uv_close((uv_handle_t *)&f->sigwinch, NULL);
+    uv_close((uv_handle_t *)&f->tick, NULL);
+  }
   uv_run(loop, UV_RUN_DEFAULT);
+}
+
+/* True when stderr is a terminal that understands the area's escapes. */
+static bool wants_display(const struct cli *cli)
+{
+  const char *term = getenv("TERM");
+
+  return !cli->quiet && !cli->opts.dry_run && isatty(STDERR_FILENO) && term &&
+         *term && strcmp(term, "dumb");
+}
+
+/* The terminal's size, 0 x 0 when it cannot be read (progress guesses). */
+static void term_size(unsigned *cols, unsigned *rows)
+{
+  struct winsize ws;
+
+  *cols = *rows = 0;
+  if (!ioctl(STDERR_FILENO, TIOCGWINSZ, &ws)) {
+    *cols = ws.ws_col;
+    *rows = ws.ws_row;
+  }
+}
+
+static void on_transfer(const struct corral_transfer *t, void *data)
+{
+  progress_add(data, t);
+}
+
+static void on_tick(uv_timer_t *handle)
+{
+  struct frontend *f = handle->data;
+  struct progress *p = &f->display->progress;
+  struct corral_stats s;
+
+  corral_get_stats(f->corral, &s);
+  s.entries += f->bad_args;
+  s.failed += f->bad_args;
+  progress_begin(p, &s, uv_now(handle->loop));
+  corral_each_transfer(f->corral, on_transfer, p);
+  progress_end(p);
+  area_show(f);
+}
+
+static void on_winch(uv_signal_t *handle, int signum)
+{
+  struct frontend *f = handle->data;
+  unsigned cols, rows;
+
+  (void)signum;
+  term_size(&cols, &rows);
+  if (f->display)
+    progress_resize(&f->display->progress, cols, rows);
+}
+
+/* Starts the live area when stderr is a terminal; else does nothing. */
+static void start_display(struct frontend *f, uv_loop_t *loop)
+{
+  unsigned cols, rows;
+
+  if (!wants_display(f->cli) || !(f->display = malloc(sizeof(*f->display))))
+    return;
+  f->is_tty = true;
+  term_size(&cols, &rows);
+  progress_init(&f->display->progress, cols, rows);
+  uv_timer_init(loop, &f->tick);
+  uv_signal_init(loop, &f->sigwinch);
+  f->tick.data = f->sigwinch.data = f;
+  uv_timer_start(&f->tick, on_tick, TICK_MS, TICK_MS);
+  uv_signal_start(&f->sigwinch, on_winch, SIGWINCH);
+  uv_unref((uv_handle_t *)&f->tick);
+  uv_unref((uv_handle_t *)&f->sigwinch);
+}
+
+/* Erases the area for good: what follows prints plainly. */
+static void end_display(struct frontend *f)
+{
+  if (!f->display)
+    return;
+  uv_timer_stop(&f->tick);
+  uv_signal_stop(&f->sigwinch);
+  area_hide(f);
+  free(f->display);
+  f->display = NULL;
 }
 
 static void print_summary(struct frontend *f, uint64_t start_ns)
@@ -232,8 +386,10 @@ static int run(struct frontend *f, uv_loop_t *loop)
     return 2;
   }
   start_signals(f, loop);
+  start_display(f, loop);
   add_inputs(f);
   uv_run(loop, UV_RUN_DEFAULT);
+  end_display(f);
   print_summary(f, start);
   rc = exit_status(f);
   corral_free(f->corral);

@@ -1,7 +1,8 @@
 /*
  * frontend: the corral tool's runtime around the library.  Opens the
- * inputs, runs the job on a loop, prints one line per finished entry (or
- * only errors under -q), writes the --report file, prints the dry-run plan
+ * inputs, runs the job on a loop, shows a live status area on a terminal
+ * (progress.c draws it) or prints one line per finished entry elsewhere
+ * (only errors under -q), writes the --report file, prints the dry-run plan
  * on stdout, handles SIGINT/SIGTERM, and prints the summary line.
  *
  * frontend_run() returns the process exit status (SPEC "Output and exit"):
