@@ -1349,7 +1349,8 @@ static int open_handles(struct corral *c)
     return err;
   c->tick.data = c;
   c->open_handles++;
-  if ((err = engine_init(&c->engine, c->loop, c->o.jobs, on_xfer_done, c))) {
+  if ((err = engine_init(&c->engine, c->loop, c->o.jobs * 2 + 16, on_xfer_done,
+                         c))) {
     uv_close((uv_handle_t *)&c->tick, on_handle_closed);
     return err;
   }

@@ -185,12 +185,11 @@ int engine_init(struct engine *e, uv_loop_t *loop, unsigned max_connects,
   curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, cb_timer);
   curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
   /*
-   * Idle connections count too: -j N means at most N open connections, so
-   * an idle one to another host is closed before a new one is opened.
+   * Room for an idle connection to every host beside the busy ones: with
+   * -j N over many hosts, a cache of only N would close the idle
+   * connection to one host to open one to the next, again and again.
    */
   curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)max_connects);
-  curl_multi_setopt(e->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
-                    (long)max_connects);
   return 0;
 }
 
