@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "corral.h"
+#include "httphdr.h"
 #include "ratelimit.h"
 #include "safefs.h"
 #include "sink.h"
@@ -129,44 +130,6 @@ static size_t cb_write(char *data, size_t size, size_t n, void *userp)
   return len;
 }
 
-/* The value of header `name` in line, or NULL; *len gets its length. */
-static const char *header_value(const char *line, size_t n, const char *name,
-                                size_t *len)
-{
-  size_t k = strlen(name);
-  const char *v, *end = line + n;
-
-  if (n <= k || line[k] != ':' || strncasecmp(line, name, k))
-    return NULL;
-  v = line + k + 1;
-  while (v < end && (*v == ' ' || *v == '\t'))
-    v++;
-  while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
-    end--;
-  *len = (size_t)(end - v);
-  return v;
-}
-
-static uint64_t parse_retry_after(const char *v, size_t len)
-{
-  char buf[64];
-  time_t when;
-  char *end;
-  unsigned long secs;
-
-  if (!len || len >= sizeof(buf))
-    return 0;
-  memcpy(buf, v, len);
-  buf[len] = '\0';
-  secs = strtoul(buf, &end, 10);
-  if (end != buf && !*end)
-    return (uint64_t)secs * 1000;
-  when = curl_getdate(buf, NULL);
-  if (when < 0 || when <= time(NULL))
-    return 0;
-  return (uint64_t)(when - time(NULL)) * 1000;
-}
-
 static void keep_validator(struct xfer *x, const char *v, size_t len)
 {
   free(x->validator);
@@ -187,19 +150,19 @@ static void on_header(struct xfer *x, const char *line, size_t n)
     x->retry_after_ms = 0;
     return;
   }
-  if ((v = header_value(line, n, "Content-Range", &len)) && len > 6 &&
-      !strncasecmp(v, "bytes ", 6))
-    x->range_start = strtoll(v + 6, NULL, 10);
-  else if ((v = header_value(line, n, "Retry-After", &len)))
-    x->retry_after_ms = parse_retry_after(v, len);
+  if ((v = httphdr_value(line, n, "Content-Range", &len)))
+    x->range_start = httphdr_range_start(v, len);
+  else if ((v = httphdr_value(line, n, "Retry-After", &len)))
+    x->retry_after_ms = httphdr_retry_after_ms(v, len, time(NULL));
   else if (x->cfg.choose_name &&
-           (v = header_value(line, n, "Content-Disposition", &len))) {
+           (v = httphdr_value(line, n, "Content-Disposition", &len))) {
     free(x->disposition);
     x->disposition = strndup(v, len);
   }
-  else if ((v = header_value(line, n, "ETag", &len)))
+  else if ((v = httphdr_value(line, n, "ETag", &len)))
     keep_validator(x, v, len);
-  else if (!x->validator && (v = header_value(line, n, "Last-Modified", &len)))
+  else if (!x->validator &&
+           (v = httphdr_value(line, n, "Last-Modified", &len)))
     keep_validator(x, v, len);
 }
 
