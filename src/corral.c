@@ -7,6 +7,7 @@
  */
 #include "corral.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1282,25 +1283,51 @@ static int copy_opts(struct corral *c, const struct corral_opts *o)
   return 0;
 }
 
-/*
- * Every active transfer holds a socket, its .part and the .part's folder.
- * Rather than fail transfers with EMFILE, run fewer at once.
- */
-static void fit_fd_limit(struct corral *c)
+/* Descriptors open now (Linux /proc); a guess where that is missing. */
+static unsigned fds_in_use(void)
 {
+  DIR *dir = opendir("/proc/self/fd");
+  unsigned n = 0;
+
+  if (!dir)
+    return 32;
+  while (readdir(dir))
+    n++;
+  closedir(dir);
+  return n > 3 ? n - 3 : 0; /* ".", ".." and the DIR's own fd */
+}
+
+/*
+ * Every active transfer holds a socket, its .part and, for a nested path,
+ * the .part's folder.  Rather than fail transfers with EMFILE, run fewer
+ * at once; refuse to start when not even one fits.
+ */
+static int fit_fd_limit(struct corral *c)
+{
+  const rlim_t per_transfer = 3, spare = 8;
   struct rlimit rl;
-  rlim_t spare = 32, budget;
+  rlim_t used = fds_in_use(), budget;
 
   if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY)
-    return;
-  budget = rl.rlim_cur > spare + 3 ? (rl.rlim_cur - spare) / 3 : 1;
+    return 0;
+  budget = rl.rlim_cur > used + spare
+               ? (rl.rlim_cur - used - spare) / per_transfer
+               : 0;
+  if (!budget) {
+    log_msg(c, CORRAL_LOG_ERROR,
+            "corral: the open-file limit (%llu, ulimit -n) leaves no room "
+            "for a transfer",
+            (unsigned long long)rl.rlim_cur);
+    return -EMFILE;
+  }
   if (c->o.jobs <= budget)
-    return;
+    return 0;
   log_msg(c, CORRAL_LOG_ERROR,
           "corral: warning: %u transfers at once instead of %u: the "
           "open-file limit is %llu (ulimit -n)",
           (unsigned)budget, c->o.jobs, (unsigned long long)rl.rlim_cur);
   c->o.jobs = (unsigned)budget;
+  return 0;
 }
 
 static int alloc_slots(struct corral *c)
@@ -1372,7 +1399,8 @@ int corral_new(struct corral **out, struct uv_loop_s *loop,
   urlset_init(&c->set);
   if ((err = copy_opts(c, o)))
     goto fail;
-  fit_fd_limit(c);
+  if ((err = fit_fd_limit(c)))
+    goto fail;
   sched_init(&c->sched, c->o.jobs, c->o.per_host);
   c->tick_ms = c->o.limit_rate ? 20 : 100;
   ratelimit_init(&c->limit, c->o.limit_rate, uv_now(loop));

@@ -209,14 +209,19 @@ static int reserve(struct listfile_splitter *s, size_t need)
 }
 
 /* Hands the buffered line to the callback and empties the buffer. */
-static void deliver(struct listfile_splitter *s)
+/*
+ * Hands the buffered line to the callback.  excess: more bytes of this
+ * line follow that were not buffered, so it is too long whatever it ends
+ * with (a '\r' there is not the line's end).
+ */
+static void deliver(struct listfile_splitter *s, bool excess)
 {
   char empty[1] = "";
   char *line = s->buf ? s->buf : empty;
   size_t len = s->len;
-  bool too_long = false;
+  bool too_long = excess;
 
-  if (len && line[len - 1] == '\r')
+  if (!excess && len && line[len - 1] == '\r')
     len--;
   if (len > LISTFILE_MAX_LINE) {
     too_long = true;
@@ -241,7 +246,7 @@ static int append(struct listfile_splitter *s, const char *p, size_t n)
   memcpy(s->buf + s->len, p, n < room ? n : room);
   s->len += n < room ? n : room;
   if (n > room) {
-    deliver(s);
+    deliver(s, true);
     s->is_skipping = true;
   }
   return 0;
@@ -261,7 +266,7 @@ int listfile_splitter_feed(struct listfile_splitter *s, const char *buf,
       if (s->is_skipping)
         s->is_skipping = false;
       else
-        deliver(s);
+        deliver(s, false);
       n++;
     }
     buf += n;
@@ -273,7 +278,7 @@ int listfile_splitter_feed(struct listfile_splitter *s, const char *buf,
 void listfile_splitter_finish(struct listfile_splitter *s)
 {
   if (s->len)
-    deliver(s);
+    deliver(s, false);
   s->is_skipping = false;
   s->len = 0;
 }

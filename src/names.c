@@ -47,6 +47,8 @@ static void nbuf_add(struct nbuf *b, const char *s, size_t n)
     b->p = p;
     b->cap = cap;
   }
+  if (!b->p)
+    return; /* not reached; tells gcc -O3 the buffer exists */
   memcpy(b->p + b->len, s, n);
   b->len += n;
   b->p[b->len] = '\0';

@@ -1,12 +1,12 @@
 /*
  * urlnorm: dedup keys for URLs.  libcurl's URL API (7.88) does the
  * parsing and the normalizations it knows: scheme case, percent-decoding
- * and numeric forms of the host, empty path, default and empty ports, a
- * first dot-segment pass, and it gives us the parts without the fragment.
+ * and numeric forms of the host, empty path, default and empty ports, and
+ * it gives us the parts without the fragment.
  * What 7.88 does not do is done here, on the parts: host lowercase (ASCII,
  * or libidn2 UTS#46 for an IDN host, which does not need setlocale), "%xx"
  * hex uppercase, decoding of percent-encoded unreserved characters in path
- * and query, and a second dot-segment pass so that "%2e%2e" counts as
+ * and query, then the dot-segment removal, so that "%2e%2e" counts as
  * "..".  The key is then assembled from the parts.
  *
  * An empty query ("http://h/?") gives the same key as no query: 7.88
@@ -448,7 +448,12 @@ char *urlnorm(const char *url, const char **why)
     reason = "out of memory";
     goto out;
   }
-  rc = curl_url_set(u, CURLUPART_URL, url, 0);
+  /*
+   * PATH_AS_IS: dot segments are removed here, once, after "%2e" is
+   * decoded; a first pass by curl before the decoding would resolve
+   * "/a/b/%2e%2e/../c" against the wrong segments.
+   */
+  rc = curl_url_set(u, CURLUPART_URL, url, CURLU_PATH_AS_IS);
   if (rc) {
     reason = curl_reason(rc);
     goto out;

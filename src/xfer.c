@@ -6,6 +6,7 @@
  */
 #include "xfer.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -452,8 +453,9 @@ static void finish_error(struct xfer *x, CURLcode result,
     fail(o, CORRAL_ETOOBIG, false, "body larger than %llu bytes",
          (unsigned long long)x->cfg.max_filesize);
   else if (x->write_err)
-    fail(o, x->write_err, false, "%s.part: %s", x->params.path,
-         corral_strerror(x->write_err));
+    /* Out of descriptors passes; a full or read-only disk does not. */
+    fail(o, x->write_err, x->write_err == -EMFILE || x->write_err == -ENFILE,
+         "%s.part: %s", x->params.path, corral_strerror(x->write_err));
   else
     fail(o, CORRAL_ECURL, is_transient_curl(result), "%s",
          x->errbuf[0] ? x->errbuf : curl_easy_strerror(result));

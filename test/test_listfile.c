@@ -400,6 +400,26 @@ static void on_parse(char *line, size_t len, unsigned lineno, bool too_long,
     p->bad++;
 }
 
+/* Found by fuzzing: a '\r' just past the limit is not the line's end. */
+START_TEST(test_split_cr_past_the_limit)
+{
+  size_t n = LISTFILE_MAX_LINE + sizeof("\rz\nnext\n") - 1;
+  char *in = malloc(n);
+  struct collected c = {0};
+
+  ck_assert_ptr_nonnull(in);
+  memset(in, 'a', LISTFILE_MAX_LINE);
+  memcpy(in + LISTFILE_MAX_LINE, "\rz\nnext\n", n - LISTFILE_MAX_LINE);
+  split(in, n, n, &c);
+  ck_assert_uint_eq(c.n, 2);
+  ck_assert(c.too_long[0]);
+  ck_assert(!c.too_long[1]);
+  ck_assert_str_eq(c.text[1], "next");
+  collected_release(&c);
+  free(in);
+}
+END_TEST
+
 START_TEST(test_split_then_parse)
 {
   static const char in[] = "# list\r\n"
@@ -452,6 +472,7 @@ static Suite *listfile_suite(void)
                       sizeof(big_cases) / sizeof(big_cases[0]));
   tcase_add_test(tc, test_split_long_early);
   tcase_add_test(tc, test_split_then_parse);
+  tcase_add_test(tc, test_split_cr_past_the_limit);
   tcase_add_test(tc, test_split_release_unused);
   tcase_set_timeout(tc, 30);
   suite_add_tcase(s, tc);

@@ -40,6 +40,10 @@ static const struct norm_row norm_rows[] = {
      "http://example.com/~user/b", NULL},
     /* Dot segments, also percent-encoded ones. */
     {"http://h/a/%2e%2e/b", "http://h/b", NULL},
+    /* Found by fuzzing: curl must not remove dot segments before us. */
+    {"http://h/a/b/%2e%2e/../c", "http://h/c", NULL},
+    {"http://h/%40/%2e./..", "http://h/", NULL},
+    {"http://h/%40/../..", "http://h/", NULL},
     {"http://h/a/%2E%2E/b", "http://h/b", NULL},
     {"http://h/a/.%2e/b", "http://h/b", NULL},
     {"http://h/a/%2e/b", "http://h/a/b", NULL},
