@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, three ways: a normal build, a build with
 # AddressSanitizer + UndefinedBehaviorSanitizer, and every test program
-# (and the corral binary the end-to-end tests start) under valgrind.
-# Any failure, sanitizer report or valgrind error fails the run.
+# (and the corral binary the end-to-end tests start) under valgrind; then
+# every fuzz target for FUZZ_SECONDS (30) each.  Any failure, sanitizer
+# report, valgrind error or fuzzer finding fails the run.
 #   bash test/all.sh            all three
 #   bash test/all.sh quick      the normal build only
 set -euo pipefail
@@ -40,4 +41,6 @@ CK_FORK=no CORRAL_BIN=$wrapper meson test -C build --print-errorlogs \
   --timeout-multiplier 4 \
   --wrap='valgrind -q --leak-check=full --error-exitcode=99' 2>&1 |
   tee build/test-valgrind.log | grep -E '^ *[0-9]+/[0-9]+ |^(Ok|Fail|Timeout):'
-echo "== all three runs passed"
+echo "== fuzzing, ${FUZZ_SECONDS:-30} s per target"
+bash test/fuzz/run.sh "${FUZZ_SECONDS:-30}"
+echo "== all runs passed"

@@ -6,7 +6,7 @@ set -euo pipefail
 CORRAL_PACKAGES=(
   build-essential meson ninja-build pkg-config
   libcurl4-openssl-dev libuv1-dev uthash-dev libidn2-dev libssl-dev
-  check python3 valgrind nginx-light openssl
+  check python3 valgrind nginx-light openssl clang libclang-rt-14-dev
 )
 
 corral_install_deps() {
