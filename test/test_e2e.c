@@ -4,186 +4,53 @@
  * Each test forks and gets its own server and output dir.
  */
 #include <check.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <stdbool.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
+#include "harness.h"
 #include "testsrv.h"
+
+/* How long a test waits for the server to count a request. */
+#define WAIT_MS 10000
 
 static struct testsrv srv;
 static char dir[64];
 static char out[600];
 static char err_text[1 << 20];
 
-struct child {
-  pid_t pid;
-  int in;  /* write end of its stdin, or -1 */
-  int err; /* read end of its stderr */
-};
-
 static void setup(void)
 {
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  ck_assert_int_eq(testsrv_start(&srv, 3), 0);
-  strcpy(dir, "/tmp/corral-e2e-XXXXXX");
-  ck_assert_ptr_nonnull(mkdtemp(dir));
+  harness_setup(&srv, 3, dir, sizeof(dir), "e2e");
   snprintf(out, sizeof(out), "%s/out", dir);
 }
 
 static void teardown(void)
 {
-  char cmd[128];
-
-  testsrv_stop(&srv);
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-  ck_assert_int_eq(system(cmd), 0);
-  curl_global_cleanup();
-}
-
-static const char *corral_bin(void)
-{
-  const char *bin = corral_bin_env();
-
-  return bin ? bin : "build/corral";
-}
-
-/* Starts corral with argv (NULL-terminated, without argv[0]). */
-static struct child spawn(char *const *args, bool with_stdin)
-{
-  int in[2] = {-1, -1}, errp[2];
-  char *argv[64];
-  struct child c;
-  int i;
-
-  argv[0] = (char *)"corral";
-  for (i = 0; args[i]; i++)
-    argv[i + 1] = args[i];
-  argv[i + 1] = NULL;
-  ck_assert_int_eq(pipe(errp), 0);
-  if (with_stdin)
-    ck_assert_int_eq(pipe(in), 0);
-  c.pid = fork();
-  ck_assert_int_ge(c.pid, 0);
-  if (!c.pid) {
-    dup2(with_stdin ? in[0] : open("/dev/null", O_RDONLY), 0);
-    dup2(errp[1], 2);
-    close(errp[0]);
-    if (with_stdin)
-      close(in[1]);
-    execv(corral_bin(), argv);
-    _exit(127);
-  }
-  close(errp[1]);
-  if (with_stdin)
-    close(in[0]);
-  c.in = in[1];
-  c.err = errp[0];
-  return c;
+  harness_teardown(&srv, dir);
 }
 
 /* Reads the child's stderr to EOF into err_text and returns its status. */
-static int finish(struct child *c)
+static int finish(struct harness_child *c)
 {
-  size_t len = 0;
-  ssize_t n;
-  int status;
-
-  if (c->in >= 0)
-    close(c->in);
-  while ((n = read(c->err, err_text + len, sizeof(err_text) - 1 - len)) > 0)
-    len += (size_t)n;
-  err_text[len] = '\0';
-  close(c->err);
-  ck_assert_int_eq(waitpid(c->pid, &status, 0), c->pid);
-  ck_assert(WIFEXITED(status));
-  return WEXITSTATUS(status);
+  return harness_finish(c, err_text, sizeof(err_text));
 }
 
 static int run(char *const *args)
 {
-  struct child c = spawn(args, false);
-
-  return finish(&c);
+  return harness_run_bin(args, NULL, NULL, err_text, sizeof(err_text));
 }
 
 static char *url(unsigned port_index, const char *target)
 {
-  static char buf[8][512];
-  static unsigned next;
-  char *b = buf[next++ % 8];
-
-  testsrv_url(&srv, port_index, target, b, 512);
-  return b;
-}
-
-static void write_file(const char *path, const char *fmt, ...)
-{
-  FILE *f = fopen(path, "w");
-  va_list ap;
-
-  ck_assert_ptr_nonnull(f);
-  va_start(ap, fmt);
-  vfprintf(f, fmt, ap);
-  va_end(ap);
-  fclose(f);
-}
-
-static int out_matches(const char *name, const char *target, size_t n)
-{
-  char path[800];
-
-  snprintf(path, sizeof(path), "%s/%s", out, name);
-  return testsrv_file_matches(path, target, n);
-}
-
-static int out_exists(const char *name)
-{
-  char path[800];
-  struct stat st;
-
-  snprintf(path, sizeof(path), "%s/%s", out, name);
-  return lstat(path, &st) == 0;
-}
-
-/* Waits (up to 10 s) until the server has counted n requests for target. */
-static int wait_requests(const char *target, long n)
-{
-  struct timespec pause = {0, 20 * 1000 * 1000};
-  int i;
-
-  for (i = 0; i < 500; i++) {
-    if (testsrv_requests(&srv, target) >= n)
-      return 1;
-    nanosleep(&pause, NULL);
-  }
-  return 0;
+  return harness_url(&srv, port_index, target);
 }
 
 static const char *last_line(void)
 {
-  size_t len = strlen(err_text);
-  char *p;
-
-  while (len && err_text[len - 1] == '\n')
-    err_text[--len] = '\0';
-  p = strrchr(err_text, '\n');
-  return p ? p + 1 : err_text;
-}
-
-static int starts_with(const char *s, const char *prefix)
-{
-  return !strncmp(s, prefix, strlen(prefix));
+  return harness_last_line(err_text);
 }
 
 START_TEST(test_urls_as_arguments)
@@ -196,12 +63,13 @@ START_TEST(test_urls_as_arguments)
                   NULL};
 
   ck_assert_int_eq(run(args), 0);
-  ck_assert_msg(starts_with(last_line(),
-                            "2 downloaded, 1 duplicate, 0 skipped, 0 failed, "
-                            "300 bytes in "),
-                "%s", last_line());
-  ck_assert(out_matches("a.bin", "/bytes/100/a.bin", 100));
-  ck_assert(out_matches("b.bin", "/bytes/200/b.bin", 200));
+  ck_assert_msg(
+      harness_starts_with(last_line(),
+                          "2 downloaded, 1 duplicate, 0 skipped, 0 failed, "
+                          "300 bytes in "),
+      "%s", last_line());
+  ck_assert(harness_file_matches(out, "a.bin", "/bytes/100/a.bin", 100));
+  ck_assert(harness_file_matches(out, "b.bin", "/bytes/200/b.bin", 200));
   ck_assert_int_eq(testsrv_total(&srv), 2);
 }
 END_TEST
@@ -214,21 +82,21 @@ START_TEST(test_bad_lines_are_reported_and_the_rest_runs)
   memset(longline, 'a', sizeof(longline) - 1);
   longline[sizeof(longline) - 1] = '\0';
   snprintf(list, sizeof(list), "%s/list.txt", dir);
-  write_file(list,
-             "# a comment\r\n"
-             "\n"
-             "   %s   \r\n"
-             "not a url\n"
-             "ftp://example.com/file\n"
-             "%s out=../escape.bin\n"
-             "%s color=blue\n"
-             "http://\n"
-             "http://%s/x\n"
-             "%s sha256=abc\n"
-             "%s out=two.bin\n",
-             url(0, "/bytes/10/one.bin"), url(0, "/bytes/10/x.bin"),
-             url(0, "/bytes/10/y.bin"), longline, url(0, "/bytes/10/z.bin"),
-             url(1, "/bytes/20/two.bin"));
+  harness_writef(list,
+                 "# a comment\r\n"
+                 "\n"
+                 "   %s   \r\n"
+                 "not a url\n"
+                 "ftp://example.com/file\n"
+                 "%s out=../escape.bin\n"
+                 "%s color=blue\n"
+                 "http://\n"
+                 "http://%s/x\n"
+                 "%s sha256=abc\n"
+                 "%s out=two.bin\n",
+                 url(0, "/bytes/10/one.bin"), url(0, "/bytes/10/x.bin"),
+                 url(0, "/bytes/10/y.bin"), longline,
+                 url(0, "/bytes/10/z.bin"), url(1, "/bytes/20/two.bin"));
   ck_assert_int_eq(run(args), 1);
   ck_assert_ptr_nonnull(strstr(err_text, "list.txt:4: "));
   ck_assert_ptr_nonnull(strstr(err_text, "list.txt:5: unsupported scheme"));
@@ -237,11 +105,12 @@ START_TEST(test_bad_lines_are_reported_and_the_rest_runs)
   ck_assert_ptr_nonnull(strstr(err_text, "list.txt:8: "));
   ck_assert_ptr_nonnull(strstr(err_text, "list.txt:9: line longer"));
   ck_assert_ptr_nonnull(strstr(err_text, "list.txt:10: bad sha256"));
-  ck_assert_msg(starts_with(last_line(),
-                            "2 downloaded, 0 duplicate, 0 skipped, 7 failed"),
-                "%s", last_line());
-  ck_assert(out_matches("one.bin", "/bytes/10/one.bin", 10));
-  ck_assert(out_matches("two.bin", "/bytes/20/two.bin", 20));
+  ck_assert_msg(
+      harness_starts_with(last_line(),
+                          "2 downloaded, 0 duplicate, 0 skipped, 7 failed"),
+      "%s", last_line());
+  ck_assert(harness_file_matches(out, "one.bin", "/bytes/10/one.bin", 10));
+  ck_assert(harness_file_matches(out, "two.bin", "/bytes/20/two.bin", 20));
   ck_assert_int_eq(testsrv_total(&srv), 2);
 }
 END_TEST
@@ -268,7 +137,7 @@ START_TEST(test_unusable_output_dir_exits_2)
   char *args[] = {"-o", under, url(0, "/bytes/1/a"), NULL};
 
   snprintf(file, sizeof(file), "%s/plainfile", dir);
-  write_file(file, "x");
+  harness_writef(file, "x");
   snprintf(under, sizeof(under), "%s/sub", file);
   ck_assert_int_eq(run(args), 2);
   ck_assert_int_eq(testsrv_total(&srv), 0);
@@ -278,18 +147,19 @@ END_TEST
 START_TEST(test_stdin_is_streamed)
 {
   char *args[] = {"-o", out, "-i", "-", NULL};
-  struct child c = spawn(args, true);
+  struct harness_child c = harness_spawn(args, true, NULL);
   char line[600];
 
   snprintf(line, sizeof(line), "%s\n", url(0, "/bytes/50/first.bin"));
   ck_assert_int_eq(write(c.in, line, strlen(line)), (ssize_t)strlen(line));
   /* The first download happens while stdin is still open. */
-  ck_assert(wait_requests("/bytes/50/first.bin", 1));
+  ck_assert(harness_wait_requests(&srv, "/bytes/50/first.bin", 1, WAIT_MS));
   snprintf(line, sizeof(line), "%s\n", url(0, "/bytes/60/second.bin"));
   ck_assert_int_eq(write(c.in, line, strlen(line)), (ssize_t)strlen(line));
   ck_assert_int_eq(finish(&c), 0);
-  ck_assert(out_matches("first.bin", "/bytes/50/first.bin", 50));
-  ck_assert(out_matches("second.bin", "/bytes/60/second.bin", 60));
+  ck_assert(harness_file_matches(out, "first.bin", "/bytes/50/first.bin", 50));
+  ck_assert(
+      harness_file_matches(out, "second.bin", "/bytes/60/second.bin", 60));
 }
 END_TEST
 
@@ -306,13 +176,14 @@ START_TEST(test_failures_exit_1_and_leave_no_file)
                   NULL};
 
   ck_assert_int_eq(run(args), 1);
-  ck_assert(!out_exists("gone.bin"));
-  ck_assert(!out_exists("cut.bin"));
+  ck_assert(!harness_exists(out, "gone.bin"));
+  ck_assert(!harness_exists(out, "cut.bin"));
   ck_assert_ptr_nonnull(strstr(err_text, "/status/404/gone.bin"));
   ck_assert_ptr_nonnull(strstr(err_text, "404"));
-  ck_assert_msg(starts_with(last_line(),
-                            "0 downloaded, 0 duplicate, 0 skipped, 2 failed"),
-                "%s", last_line());
+  ck_assert_msg(
+      harness_starts_with(last_line(),
+                          "0 downloaded, 0 duplicate, 0 skipped, 2 failed"),
+      "%s", last_line());
 }
 END_TEST
 
@@ -358,7 +229,7 @@ START_TEST(test_five_thousand_urls_one_request_per_key)
     snprintf(target, sizeof(target), "/bytes/%u/k%u.bin", 512 + i % 7, i);
     snprintf(name, sizeof(name), "k%u.bin", i);
     ck_assert_int_eq(testsrv_requests(&srv, target), 1);
-    ck_assert(out_matches(name, target, 512 + i % 7));
+    ck_assert(harness_file_matches(out, name, target, 512 + i % 7));
   }
 }
 END_TEST
@@ -372,15 +243,16 @@ START_TEST(test_sigint_keeps_parts_and_rerun_finishes)
                   url(0, "/bytes/300/done.bin"),
                   url(0, "/stall/1000/400/slow.bin"),
                   NULL};
-  struct child c;
+  struct harness_child c;
 
-  c = spawn(args, false);
-  ck_assert(wait_requests("/stall/1000/400/slow.bin", 1));
-  ck_assert(wait_requests("/bytes/300/done.bin", 1));
+  c = harness_spawn(args, false, NULL);
+  ck_assert(
+      harness_wait_requests(&srv, "/stall/1000/400/slow.bin", 1, WAIT_MS));
+  ck_assert(harness_wait_requests(&srv, "/bytes/300/done.bin", 1, WAIT_MS));
   kill(c.pid, SIGINT);
   ck_assert_int_eq(finish(&c), 130);
-  ck_assert(out_matches("done.bin", "/bytes/300/done.bin", 300));
-  ck_assert(!out_exists("slow.bin"));
+  ck_assert(harness_file_matches(out, "done.bin", "/bytes/300/done.bin", 300));
+  ck_assert(!harness_exists(out, "slow.bin"));
   /* The rerun skips the complete file: no second request for it. */
   {
     char *again[] = {"-o",
@@ -402,12 +274,12 @@ END_TEST
 START_TEST(test_sigterm_exits_143)
 {
   char *args[] = {"-o", out, url(0, "/stall/1000/10/t.bin"), NULL};
-  struct child c = spawn(args, false);
+  struct harness_child c = harness_spawn(args, false, NULL);
 
-  ck_assert(wait_requests("/stall/1000/10/t.bin", 1));
+  ck_assert(harness_wait_requests(&srv, "/stall/1000/10/t.bin", 1, WAIT_MS));
   kill(c.pid, SIGTERM);
   ck_assert_int_eq(finish(&c), 143);
-  ck_assert(!out_exists("t.bin"));
+  ck_assert(!harness_exists(out, "t.bin"));
 }
 END_TEST
 
@@ -420,8 +292,8 @@ START_TEST(test_report_has_one_object_per_entry)
 
   snprintf(report, sizeof(report), "%s/report.jsonl", dir);
   snprintf(list, sizeof(list), "%s/list.txt", dir);
-  write_file(list, "%s\n%s\nnot-a-url\n%s\n", url(0, "/bytes/10/a\"q.bin"),
-             url(0, "/bytes/10/./a\"q.bin"), url(0, "/status/500/e"));
+  harness_writef(list, "%s\n%s\nnot-a-url\n%s\n", url(0, "/bytes/10/a\"q.bin"),
+                 url(0, "/bytes/10/./a\"q.bin"), url(0, "/status/500/e"));
   ck_assert_int_eq(run(args), 1);
   ck_assert_ptr_nonnull(f = fopen(report, "r"));
   while (fgets(line, sizeof(line), f)) {

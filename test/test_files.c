@@ -19,33 +19,21 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <openssl/evp.h>
 #include <uv.h>
 
 #include "corral.h"
+#include "harness.h"
 #include "testsrv.h"
 
 #define MAX_LINES 64
-
-struct got {
-  int seen;
-  enum corral_status status;
-  int err;
-  long http_status;
-  unsigned attempts;
-  char path[256];
-  char msg[512];
-};
 
 /* One library entry: target on port index port, with optional fields. */
 struct ent {
@@ -64,16 +52,12 @@ static struct testsrv srv;
 static char base[64], jail[128], out[160], out2[160], sentinel[128];
 static char indir[128], victim[128];
 static struct stat sentinel_st;
-static struct got got[MAX_LINES + 1];
-static unsigned n_done;
+static struct harness_lib lib;
 static char err_text[1 << 16];
 
 static void setup(void)
 {
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  ck_assert_int_eq(testsrv_start(&srv, 3), 0);
-  strcpy(base, "/tmp/corral-files-XXXXXX");
-  ck_assert_ptr_nonnull(mkdtemp(base));
+  harness_setup(&srv, 3, base, sizeof(base), "files");
   snprintf(jail, sizeof(jail), "%s/jail", base);
   snprintf(out, sizeof(out), "%s/out", jail);
   snprintf(out2, sizeof(out2), "%s/out2", jail);
@@ -85,30 +69,20 @@ static void setup(void)
   ck_assert_int_eq(mkdir(sentinel, 0777), 0);
   ck_assert_int_eq(mkdir(indir, 0777), 0);
   ck_assert_int_eq(stat(sentinel, &sentinel_st), 0);
-  memset(got, 0, sizeof(got));
-  n_done = 0;
+  harness_lib_init(&lib, MAX_LINES);
 }
 
 static void teardown(void)
 {
-  char cmd[128];
-
-  testsrv_stop(&srv);
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
-  ck_assert_int_eq(system(cmd), 0);
-  curl_global_cleanup();
+  harness_lib_release(&lib);
+  harness_teardown(&srv, base);
 }
 
 /* ---- helpers: URLs, files, the tree ------------------------------------- */
 
 static const char *url(unsigned port_index, const char *target)
 {
-  static char buf[64][600];
-  static unsigned next;
-  char *b = buf[next++ % 64];
-
-  testsrv_url(&srv, port_index, target, b, 600);
-  return b;
+  return harness_url(&srv, port_index, target);
 }
 
 /* "127.0.0.1_PORT" of port index i, the mirror layout's host dir. */
@@ -118,18 +92,6 @@ static const char *host_dir(unsigned i)
 
   snprintf(buf[i % 4], sizeof(buf[0]), "127.0.0.1_%u", srv.port[i]);
   return buf[i % 4];
-}
-
-static void write_file(const char *path, const char *fmt, ...)
-{
-  FILE *f = fopen(path, "w");
-  va_list ap;
-
-  ck_assert_ptr_nonnull(f);
-  va_start(ap, fmt);
-  vfprintf(f, fmt, ap);
-  va_end(ap);
-  ck_assert_int_eq(fclose(f), 0);
 }
 
 static int file_is(const char *path, const char *text)
@@ -157,15 +119,6 @@ static int reg_matches(const char *d, const char *name, const char *target,
   if (lstat(path, &st) || !S_ISREG(st.st_mode))
     return 0;
   return testsrv_file_matches(path, target, n);
-}
-
-static int exists_in(const char *d, const char *name)
-{
-  char path[800];
-  struct stat st;
-
-  snprintf(path, sizeof(path), "%s/%s", d, name);
-  return lstat(path, &st) == 0;
 }
 
 static bool is_bad_name(const char *name)
@@ -287,30 +240,9 @@ static void body_sha256(const char *target, size_t n, char hex[65])
 
 /* ---- helpers: the library ----------------------------------------------- */
 
-static void on_done(const struct corral_result *r, void *data)
-{
-  struct got *g;
-
-  (void)data;
-  ck_assert_uint_ge(r->line, 1);
-  ck_assert_uint_le(r->line, MAX_LINES);
-  g = &got[r->line];
-  ck_assert_int_eq(g->seen, 0); /* every entry ends exactly once */
-  g->seen = 1;
-  g->status = r->status;
-  g->err = r->err;
-  g->http_status = r->http_status;
-  g->attempts = r->attempts;
-  snprintf(g->path, sizeof(g->path), "%s", r->path ? r->path : "");
-  snprintf(g->msg, sizeof(g->msg), "%s", r->msg ? r->msg : "");
-  n_done++;
-}
-
 static void opts_for_test(struct corral_opts *o, const char *d)
 {
-  corral_opts_init(o);
-  o->output_dir = d;
-  o->on_done = on_done;
+  harness_opts(&lib, o, d);
   o->retries = 0;
   o->jobs = 8;
 }
@@ -319,47 +251,22 @@ static void opts_for_test(struct corral_opts *o, const char *d)
 static void run(const struct corral_opts *o, const struct ent *ents,
                 unsigned n)
 {
-  struct corral_entry e;
-  struct corral *c;
-  uv_loop_t loop;
+  struct corral_entry e[MAX_LINES];
   unsigned i;
 
+  /* At most 64: harness_url() keeps the last 64 URLs. */
   ck_assert_uint_le(n, MAX_LINES);
-  memset(got, 0, sizeof(got));
-  n_done = 0;
-  ck_assert_int_eq(uv_loop_init(&loop), 0);
-  ck_assert_int_eq(corral_new(&c, &loop, o), 0);
+  memset(e, 0, sizeof(e));
   for (i = 0; i < n; i++) {
-    memset(&e, 0, sizeof(e));
-    e.url = url(ents[i].port, ents[i].target);
-    e.out = ents[i].out;
-    e.sha256 = ents[i].sha256;
-    e.line = i + 1;
-    ck_assert_int_eq(corral_add(c, &e, NULL), 0);
+    e[i].url = url(ents[i].port, ents[i].target);
+    e[i].out = ents[i].out;
+    e[i].sha256 = ents[i].sha256;
+    e[i].line = i + 1;
   }
-  corral_input_end(c);
-  ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
-  corral_free(c);
-  ck_assert_int_eq(uv_loop_close(&loop), 0);
-  ck_assert_uint_eq(n_done, n);
+  harness_run(&lib, o, e, n);
 }
 
 /* ---- helpers: the binary ------------------------------------------------ */
-
-static const char *corral_bin(void)
-{
-  const char *bin = corral_bin_env();
-
-  return bin ? bin : "build/corral";
-}
-
-static void child_exec(char *const *argv, int in, int err)
-{
-  dup2(in, 0);
-  dup2(err, 2);
-  execv(corral_bin(), argv);
-  _exit(127);
-}
 
 /*
  * Runs corral with args (NULL-ended, without argv[0]) and input (small,
@@ -367,38 +274,7 @@ static void child_exec(char *const *argv, int in, int err)
  */
 static int run_bin(char *const *args, const char *input)
 {
-  int in[2], errp[2], status, i;
-  char *argv[32];
-  size_t len = 0;
-  ssize_t n;
-  pid_t pid;
-
-  argv[0] = (char *)"corral";
-  for (i = 0; args[i]; i++)
-    argv[i + 1] = args[i];
-  argv[i + 1] = NULL;
-  ck_assert_int_eq(pipe(in), 0);
-  ck_assert_int_eq(pipe(errp), 0);
-  pid = fork();
-  ck_assert_int_ge(pid, 0);
-  if (!pid) {
-    close(in[1]);
-    close(errp[0]);
-    child_exec(argv, in[0], errp[1]);
-  }
-  close(in[0]);
-  close(errp[1]);
-  if (input)
-    ck_assert_int_eq(write(in[1], input, strlen(input)),
-                     (ssize_t)strlen(input));
-  close(in[1]);
-  while ((n = read(errp[0], err_text + len, sizeof(err_text) - 1 - len)) > 0)
-    len += (size_t)n;
-  err_text[len] = '\0';
-  close(errp[0]);
-  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-  ck_assert(WIFEXITED(status));
-  return WEXITSTATUS(status);
+  return harness_run_bin(args, input, NULL, err_text, sizeof(err_text));
 }
 
 static bool has(const char *needle)
@@ -459,16 +335,16 @@ static void check_hostile(enum corral_layout layout)
 
     ck_assert_int_eq(testsrv_requests(&srv, sent), 1);
     if (!h->flat) {
-      ck_assert_int_eq(got[i + 1].status, CORRAL_STATUS_FAILED);
-      ck_assert_int_eq(got[i + 1].http_status, 404);
+      ck_assert_int_eq(lib.got[i + 1].status, CORRAL_STATUS_FAILED);
+      ck_assert_int_eq(lib.got[i + 1].http_status, 404);
       continue;
     }
     if (layout == CORRAL_LAYOUT_FLAT)
       snprintf(want, sizeof(want), "%s", h->flat);
     else
       snprintf(want, sizeof(want), "%s/%s", host_dir(0), h->mirror);
-    ck_assert_int_eq(got[i + 1].status, CORRAL_STATUS_OK);
-    ck_assert_str_eq(got[i + 1].path, want);
+    ck_assert_int_eq(lib.got[i + 1].status, CORRAL_STATUS_OK);
+    ck_assert_str_eq(lib.got[i + 1].path, want);
     ck_assert_msg(reg_matches(out, want, sent, h->n), "%s", want);
     files++;
   }
@@ -532,7 +408,7 @@ START_TEST(test_out_hostile_in_list_file)
 
   snprintf(list, sizeof(list), "%s/list.txt", indir);
   out_list(text, sizeof(text));
-  write_file(list, "%s", text);
+  harness_writef(list, "%s", text);
   ck_assert_int_eq(run_bin(args, NULL), 1);
   check_out_rejected("list.txt");
 }
@@ -567,7 +443,7 @@ START_TEST(test_out_hostile_library)
   bad[0] = abs;
   snprintf(list, sizeof(list), "%s/list.txt", indir);
   out_list(text, sizeof(text));
-  write_file(list, "%s", text);
+  harness_writef(list, "%s", text);
   opts_for_test(&o, out);
   ck_assert_int_eq(uv_loop_init(&loop), 0);
   ck_assert_int_eq(corral_new(&c, &loop, &o), 0);
@@ -592,19 +468,23 @@ START_TEST(test_out_hostile_library)
   corral_free(c);
   close(fd);
   ck_assert_int_eq(uv_loop_close(&loop), 0);
-  ck_assert_uint_eq(n_done, 6); /* five list lines and line 50 */
-  ck_assert_str_eq(got[50].path, "x/y/lib.bin");
-  ck_assert_int_eq(got[50].status, CORRAL_STATUS_OK);
-  ck_assert_str_eq(got[4].path, "a/b/c.bin");
+  ck_assert_uint_eq(lib.n_done, 6); /* five list lines and line 50 */
+  ck_assert_uint_eq(lib.strays, 0);
+  for (i = 1; i <= 5; i++)
+    ck_assert_int_eq(lib.got[i].seen, 1); /* each ended exactly once */
+  ck_assert_int_eq(lib.got[50].seen, 1);
+  ck_assert_str_eq(lib.got[50].path, "x/y/lib.bin");
+  ck_assert_int_eq(lib.got[50].status, CORRAL_STATUS_OK);
+  ck_assert_str_eq(lib.got[4].path, "a/b/c.bin");
   for (i = 1; i <= 5; i++) {
     char prefix[32];
 
     if (i == 4)
       continue;
     snprintf(prefix, sizeof(prefix), "list.txt:%u: out=", i);
-    ck_assert_int_eq(got[i].status, CORRAL_STATUS_FAILED);
-    ck_assert_msg(!strncmp(got[i].msg, prefix, strlen(prefix)), "%s",
-                  got[i].msg);
+    ck_assert_int_eq(lib.got[i].status, CORRAL_STATUS_FAILED);
+    ck_assert_msg(!strncmp(lib.got[i].msg, prefix, strlen(prefix)), "%s",
+                  lib.got[i].msg);
   }
   ck_assert(reg_matches(out, "x/y/lib.bin", "/bytes/26/lib.bin", 26));
   ck_assert_int_eq(testsrv_total(&srv), 2);
@@ -626,7 +506,7 @@ static void plant(const char *target, const char *name)
 /* A failure of a write path met through a symlink, with a clear reason. */
 static void check_blocked(unsigned line, const char *path)
 {
-  const struct got *g = &got[line];
+  const struct harness_got *g = &lib.got[line];
 
   ck_assert_int_eq(g->status, CORRAL_STATUS_FAILED);
   ck_assert_msg(g->err == -ELOOP || g->err == -ENOTDIR, "%d", g->err);
@@ -651,7 +531,7 @@ START_TEST(test_symlink_dir_inside_output_dir)
   run(&o, ents, 4);
   check_blocked(1, "link/x.bin");
   check_blocked(2, "link/deeper/y.bin");
-  ck_assert_int_eq(got[3].status, CORRAL_STATUS_OK);
+  ck_assert_int_eq(lib.got[3].status, CORRAL_STATUS_OK);
   check_blocked(4, "link/z.bin");
   ck_assert(reg_matches(out, "z.bin", "/bytes/32/z.bin", 32));
   check_tree(out, 1, 1);
@@ -675,7 +555,7 @@ START_TEST(test_symlink_host_dir_in_mirror)
   snprintf(want, sizeof(want), "%s/bytes/33/m.bin", host_dir(0));
   check_blocked(1, want);
   snprintf(want, sizeof(want), "%s/bytes/34/m.bin", host_dir(1));
-  ck_assert_int_eq(got[2].status, CORRAL_STATUS_OK);
+  ck_assert_int_eq(lib.got[2].status, CORRAL_STATUS_OK);
   ck_assert(reg_matches(out, want, "/bytes/34/m.bin", 34));
   check_tree(out, 1, 1);
   check_outside_untouched();
@@ -692,14 +572,14 @@ START_TEST(test_symlink_at_final_name_is_replaced)
   char dangling[300];
 
   snprintf(dangling, sizeof(dangling), "%s/f.bin", sentinel);
-  write_file(victim, "precious");
+  harness_writef(victim, "precious");
   plant(dangling, "f.bin");
   plant(victim, "h.bin");
   opts_for_test(&o, out);
   o.overwrite = true;
   run(&o, ents, 2);
-  ck_assert_int_eq(got[1].status, CORRAL_STATUS_OK);
-  ck_assert_int_eq(got[2].status, CORRAL_STATUS_OK);
+  ck_assert_int_eq(lib.got[1].status, CORRAL_STATUS_OK);
+  ck_assert_int_eq(lib.got[2].status, CORRAL_STATUS_OK);
   ck_assert(reg_matches(out, "f.bin", "/bytes/35/f.bin", 35));
   ck_assert(reg_matches(out, "h.bin", "/bytes/36/h.bin", 36));
   ck_assert(file_is(victim, "precious"));
@@ -718,17 +598,17 @@ START_TEST(test_symlink_at_part_is_not_followed)
   char dangling[300];
 
   snprintf(dangling, sizeof(dangling), "%s/g.bin.part", sentinel);
-  write_file(victim, "precious");
+  harness_writef(victim, "precious");
   plant(dangling, "g.bin.part");
   plant(victim, "k.bin.part"); /* would be "resumed" if it were followed */
   opts_for_test(&o, out);
   run(&o, ents, 2);
-  ck_assert_int_eq(got[1].status, CORRAL_STATUS_OK);
-  ck_assert_int_eq(got[2].status, CORRAL_STATUS_OK);
+  ck_assert_int_eq(lib.got[1].status, CORRAL_STATUS_OK);
+  ck_assert_int_eq(lib.got[2].status, CORRAL_STATUS_OK);
   ck_assert(reg_matches(out, "g.bin", "/bytes/37/g.bin", 37));
   ck_assert(reg_matches(out, "k.bin", "/bytes/5000/k.bin", 5000));
-  ck_assert(!exists_in(out, "g.bin.part"));
-  ck_assert(!exists_in(out, "k.bin.part"));
+  ck_assert(!harness_exists(out, "g.bin.part"));
+  ck_assert(!harness_exists(out, "k.bin.part"));
   ck_assert(file_is(victim, "precious"));
   check_tree(out, 2, 0);
   check_outside_untouched();
@@ -743,11 +623,11 @@ START_TEST(test_hardlink_at_part_is_not_written)
   char part[300];
 
   snprintf(part, sizeof(part), "%s/p.bin.part", out);
-  write_file(victim, "precious");
+  harness_writef(victim, "precious");
   ck_assert_int_eq(link(victim, part), 0);
   opts_for_test(&o, out);
   run(&o, ents, 1);
-  ck_assert_int_eq(got[1].status, CORRAL_STATUS_OK);
+  ck_assert_int_eq(lib.got[1].status, CORRAL_STATUS_OK);
   ck_assert(reg_matches(out, "p.bin", "/bytes/50/p.bin", 50));
   ck_assert(file_is(victim, "precious"));
   check_tree(out, 1, 0);
@@ -781,8 +661,8 @@ START_TEST(test_content_disposition_names)
   o.content_disposition = true;
   run(&o, ents, 8);
   for (i = 0; i < 8; i++) {
-    ck_assert_int_eq(got[i + 1].status, CORRAL_STATUS_OK);
-    ck_assert_str_eq(got[i + 1].path, names[i]);
+    ck_assert_int_eq(lib.got[i + 1].status, CORRAL_STATUS_OK);
+    ck_assert_str_eq(lib.got[i + 1].path, names[i]);
     ck_assert_msg(reg_matches(out, names[i], ents[i].target, 64), "%s",
                   names[i]);
   }
@@ -820,12 +700,12 @@ START_TEST(test_content_disposition_mirror)
   o.layout = CORRAL_LAYOUT_MIRROR;
   o.content_disposition = true;
   run(&o, ents, 1);
-  ck_assert_int_eq(got[1].status, CORRAL_STATUS_OK);
-  len = strlen(got[1].path);
-  ck_assert_msg(!strncmp(got[1].path, host_dir(1), strlen(host_dir(1))) &&
-                    len > 8 && !strcmp(got[1].path + len - 8, "/evil.sh"),
-                "%s", got[1].path);
-  ck_assert(reg_matches(out, got[1].path, ents[0].target, 64));
+  ck_assert_int_eq(lib.got[1].status, CORRAL_STATUS_OK);
+  len = strlen(lib.got[1].path);
+  ck_assert_msg(!strncmp(lib.got[1].path, host_dir(1), strlen(host_dir(1))) &&
+                    len > 8 && !strcmp(lib.got[1].path + len - 8, "/evil.sh"),
+                "%s", lib.got[1].path);
+  ck_assert(reg_matches(out, lib.got[1].path, ents[0].target, 64));
   check_tree(out, 1, 0);
   check_outside_untouched();
 }
@@ -840,8 +720,8 @@ START_TEST(test_content_disposition_keeps_out)
   opts_for_test(&o, out);
   o.content_disposition = true;
   run(&o, ents, 1);
-  ck_assert_int_eq(got[1].status, CORRAL_STATUS_OK);
-  ck_assert_str_eq(got[1].path, "keep/mine.bin");
+  ck_assert_int_eq(lib.got[1].status, CORRAL_STATUS_OK);
+  ck_assert_str_eq(lib.got[1].path, "keep/mine.bin");
   ck_assert(reg_matches(out, "keep/mine.bin", "/cd/ren.txt/b", 64));
   check_tree(out, 1, 0);
 }
@@ -859,15 +739,15 @@ START_TEST(test_content_disposition_keeps_present_file)
   char path[300];
 
   snprintf(path, sizeof(path), "%s/present.txt", out);
-  write_file(path, "mine");
+  harness_writef(path, "mine");
   opts_for_test(&o, out);
   o.content_disposition = true;
   run(&o, ents, 1);
   ck_assert_msg(file_is(path, "mine"), "present.txt was replaced");
-  ck_assert_int_ne(got[1].status, CORRAL_STATUS_FAILED);
-  if (got[1].status == CORRAL_STATUS_OK) {
-    ck_assert_str_ne(got[1].path, "present.txt");
-    ck_assert(reg_matches(out, got[1].path, ents[0].target, 64));
+  ck_assert_int_ne(lib.got[1].status, CORRAL_STATUS_FAILED);
+  if (lib.got[1].status == CORRAL_STATUS_OK) {
+    ck_assert_str_ne(lib.got[1].path, "present.txt");
+    ck_assert(reg_matches(out, lib.got[1].path, ents[0].target, 64));
   }
   check_outside_untouched();
 }
@@ -907,7 +787,7 @@ START_TEST(test_mirror_three_hosts)
   snprintf(text + len, sizeof(text) - len, "%s\n",
            url(0, "/bytes/100/a/./b/name.bin#top"));
   snprintf(list, sizeof(list), "%s/list.txt", indir);
-  write_file(list, "%s", text);
+  harness_writef(list, "%s", text);
   ck_assert_int_eq(run_bin(args, NULL), 0);
   ck_assert_msg(has("8 downloaded, 1 duplicate, 0 skipped, 0 failed"), "%s",
                 err_text);
@@ -949,21 +829,21 @@ START_TEST(test_sha256_match_and_mismatch)
   ents[2].sha256 = want_bad;
   opts_for_test(&o, out);
   run(&o, ents, 3);
-  ck_assert_int_eq(got[1].status, CORRAL_STATUS_OK);
+  ck_assert_int_eq(lib.got[1].status, CORRAL_STATUS_OK);
   ck_assert(reg_matches(out, "good.bin", "/bytes/1000/good.bin", 1000));
   for (i = 2; i <= 3; i++) {
-    ck_assert_int_eq(got[i].status, CORRAL_STATUS_FAILED);
-    ck_assert_int_eq(got[i].err, CORRAL_ESHA256);
-    ck_assert_int_eq(got[i].attempts, 1); /* permanent: not retried */
-    ck_assert_msg(strstr(got[i].msg, "expected"), "%s", got[i].msg);
-    ck_assert_msg(strstr(got[i].msg, "got"), "%s", got[i].msg);
-    ck_assert_msg(strstr(got[i].msg, want_bad), "%s", got[i].msg);
+    ck_assert_int_eq(lib.got[i].status, CORRAL_STATUS_FAILED);
+    ck_assert_int_eq(lib.got[i].err, CORRAL_ESHA256);
+    ck_assert_int_eq(lib.got[i].attempts, 1); /* permanent: not retried */
+    ck_assert_msg(strstr(lib.got[i].msg, "expected"), "%s", lib.got[i].msg);
+    ck_assert_msg(strstr(lib.got[i].msg, "got"), "%s", lib.got[i].msg);
+    ck_assert_msg(strstr(lib.got[i].msg, want_bad), "%s", lib.got[i].msg);
   }
-  ck_assert_msg(strstr(got[2].msg, got_bad), "%s", got[2].msg);
-  ck_assert(!exists_in(out, "bad.bin"));
-  ck_assert(!exists_in(out, "bad.bin.part"));
-  ck_assert(!exists_in(out, "sub/named.bin"));
-  ck_assert(!exists_in(out, "sub/named.bin.part"));
+  ck_assert_msg(strstr(lib.got[2].msg, got_bad), "%s", lib.got[2].msg);
+  ck_assert(!harness_exists(out, "bad.bin"));
+  ck_assert(!harness_exists(out, "bad.bin.part"));
+  ck_assert(!harness_exists(out, "sub/named.bin"));
+  ck_assert(!harness_exists(out, "sub/named.bin.part"));
   check_tree(out, 1, 0);
   check_outside_untouched();
 }
@@ -977,10 +857,10 @@ START_TEST(test_sha256_conflict_reported_on_its_line)
   body_sha256("/bytes/1000/good.bin", 1000, good);
   body_sha256("/bytes/999/other", 999, other);
   snprintf(list, sizeof(list), "%s/list.txt", indir);
-  write_file(list, "%s sha256=%s\n%s sha256=%s\n%s sha256=%s\n",
-             url(0, "/bytes/1000/good.bin"), good,
-             url(0, "/bytes/1000/./good.bin"), other,
-             url(0, "/bytes/1000/good.bin#same"), good);
+  harness_writef(list, "%s sha256=%s\n%s sha256=%s\n%s sha256=%s\n",
+                 url(0, "/bytes/1000/good.bin"), good,
+                 url(0, "/bytes/1000/./good.bin"), other,
+                 url(0, "/bytes/1000/good.bin#same"), good);
   ck_assert_int_eq(run_bin(args, NULL), 1);
   ck_assert_msg(has("list.txt:2: "), "%s", err_text);
   ck_assert_msg(has("conflict") || has("differs"), "%s", err_text);
@@ -1030,17 +910,17 @@ static void check_collisions(const struct corral_opts *base_opts,
   o.output_dir = out;
   run(&o, ents, n);
   for (i = 1; i <= n; i++) {
-    ck_assert_msg(got[i].status != CORRAL_STATUS_FAILED, "%u: %s", i,
-                  got[i].msg);
-    ck_assert_str_eq(got[i].path, want[i - 1]);
+    ck_assert_msg(lib.got[i].status != CORRAL_STATUS_FAILED, "%u: %s", i,
+                  lib.got[i].msg);
+    ck_assert_str_eq(lib.got[i].path, want[i - 1]);
     ck_assert_msg(reg_matches(out, want[i - 1], sent[i - 1], sizes[i - 1]),
                   "%s", want[i - 1]);
-    strcpy(first[i], got[i].path);
+    strcpy(first[i], lib.got[i].path);
   }
   o.output_dir = out2;
   run(&o, ents, n);
   for (i = 1; i <= n; i++) {
-    ck_assert_str_eq(got[i].path, first[i]);
+    ck_assert_str_eq(lib.got[i].path, first[i]);
     snprintf(pa, sizeof(pa), "%s/%s", out, first[i]);
     snprintf(pb, sizeof(pb), "%s/%s", out2, first[i]);
     ck_assert_msg(same_file_content(pa, pb), "%s", first[i]);
@@ -1079,7 +959,7 @@ START_TEST(test_collisions_flat)
 
   opts_for_test(&o, out);
   check_collisions(&o, ents, want, sent, sizes, 13);
-  ck_assert_int_eq(got[13].status, CORRAL_STATUS_DUPLICATE);
+  ck_assert_int_eq(lib.got[13].status, CORRAL_STATUS_DUPLICATE);
   ck_assert_int_eq(testsrv_total(&srv), 24); /* 12 keys, twice */
   check_tree(out, 12, 0);
   check_tree(out2, 12, 0);
@@ -1137,27 +1017,27 @@ START_TEST(test_skip_then_overwrite_atomically)
 
   snprintf(here, sizeof(here), "%s/here.bin", out);
   snprintf(gone, sizeof(gone), "%s/gone.bin", out);
-  write_file(here, "mine");
-  write_file(gone, "mine too");
+  harness_writef(here, "mine");
+  harness_writef(gone, "mine too");
   /* A second name of here.bin's inode, outside: a write in place shows. */
   ck_assert_int_eq(link(here, victim), 0);
   ck_assert_int_eq(stat(here, &before), 0);
   opts_for_test(&o, out);
   run(&o, ents, 2);
-  ck_assert_int_eq(got[1].status, CORRAL_STATUS_SKIPPED);
-  ck_assert_int_eq(got[2].status, CORRAL_STATUS_SKIPPED);
+  ck_assert_int_eq(lib.got[1].status, CORRAL_STATUS_SKIPPED);
+  ck_assert_int_eq(lib.got[2].status, CORRAL_STATUS_SKIPPED);
   ck_assert_int_eq(testsrv_total(&srv), 0);
   ck_assert(file_is(here, "mine"));
   o.overwrite = true;
   run(&o, ents, 2);
-  ck_assert_int_eq(got[1].status, CORRAL_STATUS_OK);
+  ck_assert_int_eq(lib.got[1].status, CORRAL_STATUS_OK);
   ck_assert_int_eq(testsrv_requests(&srv, "/bytes/100/here.bin"), 1);
   ck_assert(reg_matches(out, "here.bin", "/bytes/100/here.bin", 100));
   ck_assert_int_eq(stat(here, &after), 0);
   ck_assert(after.st_ino != before.st_ino); /* renamed over, not rewritten */
   ck_assert(file_is(victim, "mine"));
   /* A failed download never touches the file it would have replaced. */
-  ck_assert_int_eq(got[2].status, CORRAL_STATUS_FAILED);
+  ck_assert_int_eq(lib.got[2].status, CORRAL_STATUS_FAILED);
   ck_assert(file_is(gone, "mine too"));
   check_tree(out, 2, 0);
   check_outside_untouched();
@@ -1186,7 +1066,7 @@ START_TEST(test_mtime_in_mirror_layout)
   o.layout = CORRAL_LAYOUT_MIRROR;
   run(&o, ents, 3);
   for (i = 0; i < 3; i++) {
-    ck_assert_int_eq(got[i + 1].status, CORRAL_STATUS_OK);
+    ck_assert_int_eq(lib.got[i + 1].status, CORRAL_STATUS_OK);
     if (rel[i])
       snprintf(path, sizeof(path), "%s/%s/%s", out, host_dir(ents[i].port),
                rel[i]);

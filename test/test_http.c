@@ -14,7 +14,6 @@
  */
 #include <check.h>
 #include <arpa/inet.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -26,12 +25,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 
 #include "corral.h"
+#include "harness.h"
 #include "testsrv.h"
 
 #define NFILES 20
@@ -46,30 +45,6 @@ static unsigned nginx_port;
 
 /* ---- small helpers ------------------------------------------------------
  */
-
-static void sleep_ms(long ms)
-{
-  struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-
-  nanosleep(&t, NULL);
-}
-
-static double now_s(void)
-{
-  struct timespec t;
-
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static void write_file(const char *path, const void *data, size_t len)
-{
-  FILE *f = fopen(path, "w");
-
-  ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
-  ck_assert_uint_eq(fwrite(data, 1, len, f), len);
-  ck_assert_int_eq(fclose(f), 0);
-}
 
 /* Reads up to cap - 1 bytes of path into buf, NUL-terminated; -1 if none. */
 static long read_file(const char *path, char *buf, size_t cap)
@@ -87,15 +62,25 @@ static long read_file(const char *path, char *buf, size_t cap)
 
 static void nginx_stop(void);
 
-static void remove_dir(void)
+/* Removes the temp dir, once; 0 when it worked or there was none. */
+static int remove_dir_once(void)
 {
-  char cmd[128];
+  char path[sizeof(dir)];
+  int rc;
 
   if (!dir[0])
-    return;
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    return 0;
+  memcpy(path, dir, sizeof(path));
   dir[0] = '\0';
-  ck_assert_int_eq(system(cmd), 0);
+  rc = harness_rm_rf(path);
+  if (rc)
+    fprintf(stderr, "test_http: could not remove %s\n", path);
+  return rc;
+}
+
+static void remove_dir(void)
+{
+  ck_assert_int_eq(remove_dir_once(), 0);
 }
 
 /*
@@ -104,15 +89,8 @@ static void remove_dir(void)
  */
 static void cleanup_at_exit(void)
 {
-  char cmd[128];
-
   nginx_stop();
-  if (!dir[0])
-    return;
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-  dir[0] = '\0';
-  if (system(cmd) != 0)
-    fprintf(stderr, "test_http: could not remove %s\n", cmd + 7);
+  remove_dir_once();
 }
 
 static void make_dir(void)
@@ -131,35 +109,6 @@ static void make_dir(void)
 /* ---- running corral -----------------------------------------------------
  */
 
-static const char *corral_bin(void)
-{
-  const char *bin = corral_bin_env();
-
-  return bin ? bin : "build/corral";
-}
-
-static void child_env(char *const *env)
-{
-  static const char *const proxy_vars[] = {
-      "http_proxy", "https_proxy", "all_proxy", "no_proxy",
-      "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"};
-  size_t i;
-
-  for (i = 0; i < sizeof(proxy_vars) / sizeof(proxy_vars[0]); i++)
-    unsetenv(proxy_vars[i]);
-  for (i = 0; env && env[i]; i++) {
-    char name[64];
-    const char *eq = strchr(env[i], '=');
-    size_t len = eq ? (size_t)(eq - env[i]) : 0;
-
-    if (!len || len >= sizeof(name))
-      _exit(126);
-    memcpy(name, env[i], len);
-    name[len] = '\0';
-    setenv(name, eq + 1, 1);
-  }
-}
-
 /*
  * Runs corral with args (NULL-terminated, without argv[0]) and the extra
  * "NAME=value" strings of env (may be NULL); stderr lands in err_text.
@@ -167,41 +116,7 @@ static void child_env(char *const *env)
  */
 static int run_env(char *const *args, char *const *env)
 {
-  char *argv[64], buf[4096];
-  size_t len = 0;
-  ssize_t n;
-  int errp[2], status, i;
-  pid_t pid;
-
-  argv[0] = (char *)"corral";
-  for (i = 0; args[i]; i++)
-    argv[i + 1] = args[i];
-  argv[i + 1] = NULL;
-  ck_assert_int_eq(pipe(errp), 0);
-  pid = fork();
-  ck_assert_int_ge(pid, 0);
-  if (!pid) {
-    dup2(open("/dev/null", O_RDONLY), 0);
-    dup2(errp[1], 2);
-    close(errp[0]);
-    child_env(env);
-    execv(corral_bin(), argv);
-    _exit(127);
-  }
-  close(errp[1]);
-  while ((n = read(errp[0], buf, sizeof(buf))) > 0) {
-    size_t take = (size_t)n;
-
-    if (take > sizeof(err_text) - 1 - len)
-      take = sizeof(err_text) - 1 - len;
-    memcpy(err_text + len, buf, take);
-    len += take;
-  }
-  err_text[len] = '\0';
-  close(errp[0]);
-  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-  ck_assert_msg(WIFEXITED(status), "corral died: status %d", status);
-  return WEXITSTATUS(status);
+  return harness_run_bin(args, NULL, env, err_text, sizeof(err_text));
 }
 
 static int run(char *const *args)
@@ -250,15 +165,6 @@ static int out_matches(unsigned k)
   return file_matches(path, k);
 }
 
-static int out_exists(const char *name)
-{
-  char path[700];
-  struct stat st;
-
-  snprintf(path, sizeof(path), "%s/%s", out, name);
-  return lstat(path, &st) == 0;
-}
-
 static void make_site(void)
 {
   char path[700];
@@ -275,7 +181,7 @@ static void make_site(void)
     for (i = 0; i < file_size(k); i++)
       buf[i] = file_byte(k, i);
     snprintf(path, sizeof(path), "%s/www/f%u.bin", dir, k);
-    write_file(path, buf, file_size(k));
+    harness_write(path, buf, file_size(k));
   }
   free(buf);
 }
@@ -297,11 +203,11 @@ static void make_certs(void)
   char path[700], cmd[2048];
 
   snprintf(path, sizeof(path), "%s/ca.cnf", dir);
-  write_file(path, ca_cnf, strlen(ca_cnf));
+  harness_write(path, ca_cnf, strlen(ca_cnf));
   snprintf(path, sizeof(path), "%s/srv.cnf", dir);
-  write_file(path, srv_cnf, strlen(srv_cnf));
+  harness_write(path, srv_cnf, strlen(srv_cnf));
   snprintf(path, sizeof(path), "%s/srv.ext", dir);
-  write_file(path, srv_ext, strlen(srv_ext));
+  harness_write(path, srv_ext, strlen(srv_ext));
   snprintf(cmd, sizeof(cmd),
            "cd '%s' && exec 2>openssl.log && "
            "openssl req -x509 -config ca.cnf -extensions v3ca -newkey ec "
@@ -346,27 +252,11 @@ static void write_conf(unsigned port)
       port);
   ck_assert(n > 0 && (size_t)n < sizeof(conf));
   snprintf(path, sizeof(path), "%s/nginx.conf", dir);
-  write_file(path, conf, (size_t)n);
+  harness_write(path, conf, (size_t)n);
 }
 
 /* ---- the nginx process --------------------------------------------------
  */
-
-static unsigned free_port(void)
-{
-  struct sockaddr_in a;
-  socklen_t len = sizeof(a);
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-  ck_assert_int_ge(fd, 0);
-  memset(&a, 0, sizeof(a));
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-  ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-  close(fd);
-  return ntohs(a.sin_port);
-}
 
 static int port_accepts(unsigned port)
 {
@@ -416,7 +306,7 @@ static int nginx_wait_ready(void)
     }
     if (port_accepts(nginx_port))
       return 1;
-    sleep_ms(20);
+    harness_sleep_ms(20);
   }
   ck_abort_msg("nginx did not listen on %u within 15 s", nginx_port);
   return 0;
@@ -432,7 +322,7 @@ static void nginx_stop(void)
   for (i = 0; i < 250; i++) {
     if (waitpid(nginx_pid, &status, WNOHANG) == nginx_pid)
       break;
-    sleep_ms(20);
+    harness_sleep_ms(20);
   }
   if (i == 250) {
     kill(-nginx_pid, SIGKILL);
@@ -449,7 +339,7 @@ static void nginx_start(void)
 
   snprintf(path, sizeof(path), "%s/error.log", dir);
   for (try = 0; try < START_TRIES; try++) {
-    nginx_port = free_port();
+    nginx_port = harness_free_port();
     write_conf(nginx_port);
     nginx_pid = fork();
     ck_assert_int_ge(nginx_pid, 0);
@@ -526,8 +416,8 @@ START_TEST(test_https_without_cacert_fails_clearly)
   ck_assert_int_eq(run(args), 1);
   ck_assert_msg(mentions_certificate(err_text), "%s", err_text);
   ck_assert_ptr_nonnull(strstr(err_text, site_url(3)));
-  ck_assert(!out_exists("f3.bin"));
-  ck_assert(!out_exists("f3.bin.part"));
+  ck_assert(!harness_exists(out, "f3.bin"));
+  ck_assert(!harness_exists(out, "f3.bin.part"));
   /* A certificate problem is permanent: one attempt, no retries. */
   n = read_file(report, line, sizeof(line));
   ck_assert_int_gt(n, 0);
@@ -561,7 +451,7 @@ static const char *access_log(int n)
         lines++;
     if (lines >= n)
       break;
-    sleep_ms(20);
+    harness_sleep_ms(20);
   }
   ck_assert_msg(lines == n, "%d access log lines, want %d:\n%s", lines, n,
                 text);
@@ -620,12 +510,7 @@ static void http_teardown(void)
 
 static char *url(unsigned port_index, const char *target)
 {
-  static char buf[8][512];
-  static unsigned next;
-  char *b = buf[next++ % 8];
-
-  testsrv_url(&srv, port_index, target, b, 512);
-  return b;
+  return harness_url(&srv, port_index, target);
 }
 
 /* Asserts the JSON log of target has one request carrying each of want. */
@@ -696,14 +581,13 @@ START_TEST(test_limit_rate_is_a_total_cap)
                   url(1, "/bytes/1048576/r3.bin"),
                   url(1, "/bytes/1048576/r4.bin"),
                   NULL};
-  char path[700];
   double t0, secs;
 
-  t0 = now_s();
+  t0 = harness_now_s();
   ck_assert_msg(run(args) == 0, "%s", err_text);
-  secs = now_s() - t0;
-  snprintf(path, sizeof(path), "%s/r4.bin", out);
-  ck_assert(testsrv_file_matches(path, "/bytes/1048576/r4.bin", 1048576));
+  secs = harness_now_s() - t0;
+  ck_assert(
+      harness_file_matches(out, "r4.bin", "/bytes/1048576/r4.bin", 1048576));
   /* 4 MiB at 1 MiB/s: about 4 s.  Only a lower bound on a shared box. */
   ck_assert_msg(secs >= 3.0, "4 MiB at --limit-rate 1M took %.2f s", secs);
 }
@@ -734,15 +618,13 @@ START_TEST(test_no_proxy_goes_direct)
 {
   char proxy[64], *env[] = {proxy, "no_proxy=127.0.0.1", NULL};
   char *args[] = {"-o", out, url(0, "/bytes/10/np.bin"), NULL};
-  char path[700];
 
   snprintf(proxy, sizeof(proxy), "http_proxy=http://127.0.0.1:%u",
            srv.port[1]);
   ck_assert_msg(run_env(args, env) == 0, "%s", err_text);
   ck_assert_int_eq(testsrv_requests(&srv, "/bytes/10/np.bin"), 1);
   ck_assert_int_eq(testsrv_max_conns(&srv, 1), 0);
-  snprintf(path, sizeof(path), "%s/np.bin", out);
-  ck_assert(testsrv_file_matches(path, "/bytes/10/np.bin", 10));
+  ck_assert(harness_file_matches(out, "np.bin", "/bytes/10/np.bin", 10));
 }
 END_TEST
 

@@ -8,8 +8,6 @@
  * lines without a single escape.
  */
 #include <check.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <pty.h>
 #include <stdbool.h>
@@ -17,12 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
+#include "harness.h"
 #include "testsrv.h"
 
 #define ROWS 30
@@ -50,20 +45,12 @@ static struct screen scr;
 
 static void setup(void)
 {
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  ck_assert_int_eq(testsrv_start(&srv, 2), 0);
-  strcpy(dir, "/tmp/corral-pty-XXXXXX");
-  ck_assert_ptr_nonnull(mkdtemp(dir));
+  harness_setup(&srv, 2, dir, sizeof(dir), "pty");
 }
 
 static void teardown(void)
 {
-  char cmd[128];
-
-  testsrv_stop(&srv);
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-  ck_assert_int_eq(system(cmd), 0);
-  curl_global_cleanup();
+  harness_teardown(&srv, dir);
 }
 
 static void screen_init(unsigned cols)
@@ -217,23 +204,6 @@ static const char *last_row(void)
   return row(last_row_index());
 }
 
-/* $CORRAL_BIN or build/corral, made absolute: the child runs in dir. */
-static const char *corral_bin(void)
-{
-  static char path[4096];
-  const char *bin = corral_bin_env();
-  size_t n;
-
-  if (!bin)
-    bin = "build/corral";
-  if (bin[0] == '/')
-    return bin;
-  ck_assert_ptr_nonnull(getcwd(path, sizeof(path) - 1));
-  n = strlen(path);
-  snprintf(path + n, sizeof(path) - n, "/%s", bin);
-  return path;
-}
-
 /*
  * Runs corral on a new pty of cols x ROWS in dir, with TERM=term; when
  * err_pipe is not NULL, stderr goes to a pipe whose read end is stored
@@ -243,15 +213,12 @@ static pid_t spawn_pty(char **args, unsigned cols, const char *term,
                        int *master, int *err_pipe)
 {
   struct winsize ws = {ROWS, (unsigned short)cols, 0, 0};
-  const char *bin = corral_bin();
+  const char *bin = harness_bin(); /* absolute: the child runs in dir */
   char *argv[32];
-  int p[2] = {-1, -1}, i;
+  int p[2] = {-1, -1};
   pid_t pid;
 
-  argv[0] = (char *)"corral";
-  for (i = 0; args[i]; i++)
-    argv[i + 1] = args[i];
-  argv[i + 1] = NULL;
+  harness_argv(argv, 32, args);
   if (err_pipe)
     ck_assert_int_eq(pipe(p), 0);
   pid = forkpty(master, NULL, NULL, &ws);
@@ -296,54 +263,25 @@ static int read_some(int fd, bool to_screen)
   return 0;
 }
 
-static int wait_exit(pid_t pid)
-{
-  int status;
-
-  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-  ck_assert(WIFEXITED(status));
-  return WEXITSTATUS(status);
-}
-
-/* Writes the list file "l" in dir: lines given, one URL each. */
-static void write_list(const char *text)
-{
-  char path[128];
-  FILE *f;
-
-  snprintf(path, sizeof(path), "%s/l", dir);
-  f = fopen(path, "w");
-  ck_assert_ptr_nonnull(f);
-  fputs(text, f);
-  fclose(f);
-}
-
-static void url(unsigned i, const char *target, char *buf, size_t len)
-{
-  testsrv_url(&srv, i, target, buf, len);
-}
-
 /*
- * Four slow bodies (one with a long name), a duplicate, a bad line read
- * at once and a 404 that starts only once a slot is free (-j 4), so it
- * fails while the area is up.
+ * Writes the list file "l" in dir: four slow bodies (one with a long
+ * name), a duplicate, a bad line read at once and a 404 that starts only
+ * once a slot is free (-j 4), so it fails while the area is up.
  */
 static void write_slow_list(void)
 {
-  char u[6][300], text[2048];
+  char path[128];
 
-  url(0, "/slow/300000/2000/a.bin", u[0], sizeof(u[0]));
-  url(1, "/slow/200000/2000/b.bin", u[1], sizeof(u[1]));
-  url(0,
-      "/slow/100000/2500/"
-      "a-rather-long-file-name-that-needs-cutting-on-narrow-screens.bin",
-      u[2], sizeof(u[2]));
-  url(1, "/slow/400000/2500/c.bin", u[3], sizeof(u[3]));
-  url(1, "/status/404/m", u[4], sizeof(u[4]));
-  url(0, "/slow/300000/2000/./a.bin", u[5], sizeof(u[5]));
-  snprintf(text, sizeof(text), "%s\n%s\n%s\nftp://x/y\n%s\n%s\n%s\n", u[0],
-           u[1], u[2], u[3], u[5], u[4]);
-  write_list(text);
+  harness_path(path, sizeof(path), dir, "l");
+  harness_writef(path, "%s\n%s\n%s\nftp://x/y\n%s\n%s\n%s\n",
+                 harness_url(&srv, 0, "/slow/300000/2000/a.bin"),
+                 harness_url(&srv, 1, "/slow/200000/2000/b.bin"),
+                 harness_url(&srv, 0,
+                             "/slow/100000/2500/a-rather-long-file-name-that-"
+                             "needs-cutting-on-narrow-screens.bin"),
+                 harness_url(&srv, 1, "/slow/400000/2500/c.bin"),
+                 harness_url(&srv, 0, "/slow/300000/2000/./a.bin"),
+                 harness_url(&srv, 1, "/status/404/m"));
 }
 
 /* Per-chunk checks: one status line at most, below every error line. */
@@ -386,7 +324,7 @@ START_TEST(test_live_area_on_a_terminal)
     }
   }
   close(master);
-  ck_assert_int_eq(wait_exit(pid), 1);
+  ck_assert_int_eq(harness_wait_exit(pid), 1);
   ck_assert(saw_status && saw_xfer && resized);
   frames_before = frames_at_resize;
   /* Redrawn in place: many frames, nothing scrolled, known escapes. */
@@ -428,7 +366,7 @@ START_TEST(test_status_line_content)
       strcpy(best, row((unsigned)r));
   }
   close(master);
-  ck_assert_int_eq(wait_exit(pid), 1);
+  ck_assert_int_eq(harness_wait_exit(pid), 1);
   /* "[done/total] ... BYTES  RATE/s": total is every entry read. */
   ck_assert_msg(strstr(best, "/7] ") && strstr(best, "iB  ") &&
                     strstr(best, "iB/s"),
@@ -471,7 +409,7 @@ START_TEST(test_stderr_a_pipe_is_plain)
   read_pipe_and_pty(err, master);
   close(err);
   close(master);
-  ck_assert_int_eq(wait_exit(pid), 1);
+  ck_assert_int_eq(harness_wait_exit(pid), 1);
   ck_assert_ptr_null(strchr(raw, '\x1b'));
   ck_assert_ptr_null(strchr(raw, '\r'));
   ck_assert_ptr_nonnull(strstr(raw, "/a.bin -> a.bin (300000 bytes)\n"));
@@ -493,7 +431,7 @@ static void run_plain_on_pty(char **args, const char *term)
   while (!done)
     done = read_some(master, true);
   close(master);
-  ck_assert_int_eq(wait_exit(pid), 1);
+  ck_assert_int_eq(harness_wait_exit(pid), 1);
   ck_assert_ptr_null(strchr(raw, '\x1b'));
   ck_assert_uint_eq(scr.frames, 0);
 }
@@ -540,11 +478,11 @@ START_TEST(test_verbose_prints_entries_above)
       below = below || status > ok;
   }
   close(master);
-  ck_assert_int_eq(wait_exit(pid), 1);
+  ck_assert_int_eq(harness_wait_exit(pid), 1);
   ck_assert(below);
   ck_assert_uint_eq(scr.scrolled, 0);
   ck_assert_int_ge(find_row("/a.bin -> a.bin (300000 bytes)"), 0);
-  ck_assert(!strncmp(last_row(), "4 downloaded, 1 duplicate", 25));
+  ck_assert(harness_starts_with(last_row(), "4 downloaded, 1 duplicate"));
 }
 END_TEST
 
