@@ -73,6 +73,7 @@ struct corral {
   struct ratelimit limit;
   unsigned next_resume; /* slot the rate limit resumes first */
   uint64_t tick_ms;
+  uint64_t epoch_ms; /* uv_now() when the corral was made */
   struct input *inputs;
   char **sources;
   size_t n_sources;
@@ -239,43 +240,66 @@ static void deliver(struct corral *c, struct job *job, struct entry *e)
     r.ms = job->ended_ms - job->started_ms;
   r.status = entry_status(c, job, e, &r);
   emit(c, &r);
-  free(e->path);
   free(e);
+}
+
+/* Detaches job's waiting entries: a NULL-ended list, in input order. */
+static struct entry *take_entries(struct job *job)
+{
+  struct entry *first;
+
+  if (!job->entries_tail)
+    return NULL;
+  first = job->entries_tail->next;
+  job->entries_tail->next = NULL;
+  job->entries_tail = NULL;
+  return first;
 }
 
 static void deliver_all(struct corral *c, struct job *job)
 {
-  struct entry *e = job->entries, *next;
+  struct entry *e = take_entries(job), *next;
 
-  job->entries = NULL;
-  job->entries_tail = &job->entries;
   for (; e; e = next) {
     next = e->next;
     deliver(c, job, e);
   }
 }
 
-/* Moves job to a final state and reports every entry waiting on it. */
-static void finish_job(struct corral *c, struct job *job, enum job_state state)
+/* Milliseconds into the run, plus one so that 0 can mean "never". */
+static uint32_t run_ms(const struct corral *c)
+{
+  return (uint32_t)(uv_now(c->loop) - c->epoch_ms + 1);
+}
+
+/*
+ * Moves job to a final state, with msg (malloc'd, or NULL) as the reason
+ * for JOB_FAILED, and reports every entry waiting on it.
+ */
+static void end_job(struct corral *c, struct job *job, enum job_state state,
+                    char *msg)
 {
   if (job->state == JOB_QUEUED || job->state == JOB_ACTIVE ||
       job->state == JOB_RETRY)
     c->pending--;
   job->state = state;
-  job->ended_ms = uv_now(c->loop);
-  /* Only a .part being resumed needs it; a done job lives to the end. */
+  job->ended_ms = run_ms(c);
+  /* Only a .part being resumed needs it, and msg shares its storage. */
   free(job->validator);
-  job->validator = NULL;
+  job->msg = msg;
   deliver_all(c, job);
+}
+
+static void finish_job(struct corral *c, struct job *job, enum job_state state)
+{
+  end_job(c, job, state, NULL);
 }
 
 static void fail_job(struct corral *c, struct job *job, int err,
                      const char *msg)
 {
-  free(job->msg);
-  job->msg = strdup(msg ? msg : corral_strerror(err));
   job->err = err;
-  finish_job(c, job, JOB_FAILED);
+  end_job(c, job, JOB_FAILED, strdup(msg ? msg : corral_strerror(err)));
 }
 
 static void log_msg(struct corral *c, enum corral_log_level level,
@@ -336,18 +360,15 @@ static struct entry *entry_new(struct corral *c, const struct corral_entry *ce)
 
 static void job_free(struct job *job)
 {
-  struct entry *e, *next;
+  struct entry *e = take_entries(job), *next;
 
-  for (e = job->entries; e; e = next) {
+  for (; e; e = next) {
     next = e->next;
-    free(e->path);
     free(e);
   }
-  free(job->path);
   free(job->url);
   free(job->sha256);
-  free(job->validator);
-  free(job->msg);
+  free(job->validator); /* or msg: they share storage */
   free(job);
 }
 
@@ -358,7 +379,6 @@ static struct job *job_new(const char *key)
 
   if (!job)
     return NULL;
-  job->entries_tail = &job->entries;
   memcpy(job->key, key, len + 1);
   return job;
 }
@@ -372,19 +392,24 @@ static struct job *resolve(struct job *job)
 
 static void append_entry(struct job *job, struct entry *e)
 {
-  *job->entries_tail = e;
-  job->entries_tail = &e->next;
+  struct entry *tail = job->entries_tail;
+
+  e->next = tail ? tail->next : e;
+  if (tail)
+    tail->next = e;
+  job->entries_tail = e;
 }
 
 /*
  * Picks the output path for job from the wanted one: the wanted path when
  * it is free or already the job's, else the first free NAME.N.EXT.  The
- * returned string is malloc'd.
+ * returned string is the urlset's claim, or NULL when out of memory.
  */
-static char *claim_free_path(struct corral *c, struct job *job,
-                             const char *want, bool avoid_present);
+static const char *claim_free_path(struct corral *c, struct job *job,
+                                   const char *want, bool avoid_present);
 
-static char *claim_path(struct corral *c, struct job *job, const char *want)
+static const char *claim_path(struct corral *c, struct job *job,
+                              const char *want)
 {
   return claim_free_path(c, job, want, false);
 }
@@ -394,25 +419,31 @@ static char *claim_path(struct corral *c, struct job *job, const char *want)
  * already on disk: for a name that comes from the server, found only
  * after the check for a present file was made with the URL's name.
  */
-static char *claim_free_path(struct corral *c, struct job *job,
-                             const char *want, bool avoid_present)
+static const char *claim_free_path(struct corral *c, struct job *job,
+                                   const char *want, bool avoid_present)
 {
-  char *path = strdup(want);
-  struct job *owner = NULL;
+  const struct path_claim *claim;
+  const char *path = want, *claimed;
+  char *numbered = NULL;
   unsigned n = 0;
 
-  while (
-      path &&
-      (((owner = resolve(urlset_path_owner(&c->set, path))) && owner != job) ||
-       (!owner && avoid_present && safefs_stat(c->rootfd, path, NULL) == 1))) {
-    free(path);
-    path = names_numbered(want, ++n);
+  for (;;) {
+    claim = urlset_claim_of(&c->set, path);
+    if (claim && resolve(claim->owner) == job) {
+      claimed = claim->path;
+      break;
+    }
+    if (!claim &&
+        !(avoid_present && safefs_stat(c->rootfd, path, NULL) == 1)) {
+      claimed = urlset_claim_path(&c->set, path, job);
+      break;
+    }
+    free(numbered);
+    if (!(path = numbered = names_numbered(want, ++n)))
+      return NULL;
   }
-  if (path && !owner && urlset_claim_path(&c->set, path, job)) {
-    free(path);
-    return NULL;
-  }
-  return path;
+  free(numbered);
+  return claimed;
 }
 
 /* The path an entry asks for: its out=, else the layout's name. */
@@ -541,7 +572,8 @@ static bool is_final(const struct job *job)
 static int add_duplicate(struct corral *c, struct job *job, struct entry *e,
                          const char *out, char *sha256, const char **why)
 {
-  char *want, *path;
+  const char *path;
+  char *want;
 
   if (sha256 && (!job->sha256 || strcmp(sha256, job->sha256))) {
     bool adopt = !job->sha256 &&
@@ -562,10 +594,8 @@ static int add_duplicate(struct corral *c, struct job *job, struct entry *e,
   free(want);
   if (!path)
     return CORRAL_ENOMEM;
-  if (strcmp(path, job->path))
+  if (path != job->path)
     e->path = path;
-  else
-    free(path);
   if (is_final(job))
     deliver(c, job, e);
   else
@@ -636,7 +666,8 @@ static const char *choose_name(struct xfer *x, const char *disposition)
   struct job *job = s->job;
   const char *slash = strrchr(job->path, '/');
   size_t dir_len = slash ? (size_t)(slash - job->path) + 1 : 0;
-  char *name, *want, *path;
+  const char *path;
+  char *name, *want;
 
   /* out= is the user's choice, and wins over the server's (like curl -o). */
   if (job->named_by_out || !(name = names_from_disposition(disposition)))
@@ -653,7 +684,6 @@ static const char *choose_name(struct xfer *x, const char *disposition)
   free(want);
   if (!path)
     return NULL;
-  free(job->path);
   job->path = path;
   return path;
 }
@@ -768,7 +798,7 @@ static int start_job(struct corral *c, struct job *job)
     job->state = JOB_ACTIVE;
     job->attempts++;
     if (!job->started_ms)
-      job->started_ms = uv_now(c->loop);
+      job->started_ms = run_ms(c);
     if (!uv_is_active((uv_handle_t *)&c->tick))
       uv_timer_start(&c->tick, on_tick, c->tick_ms, c->tick_ms);
     return 0;
@@ -860,10 +890,8 @@ static int schedule_retry(struct corral *c, struct job *job,
 /* Hands job's entries to target, which fetches (or fetched) the same. */
 static void merge_into(struct corral *c, struct job *job, struct job *target)
 {
-  struct entry *e = job->entries, *next;
+  struct entry *e = take_entries(job), *next;
 
-  job->entries = NULL;
-  job->entries_tail = &job->entries;
   c->pending--;
   job->state = JOB_ALIAS;
   job->alias_of = target;
@@ -872,7 +900,7 @@ static void merge_into(struct corral *c, struct job *job, struct job *target)
     e->next = NULL;
     e->is_owner = false;
     if (!e->path && strcmp(job->path, target->path))
-      e->path = strdup(job->path);
+      e->path = job->path;
     if (is_final(target))
       deliver(c, target, e);
     else
@@ -958,7 +986,7 @@ static void handle_outcome(struct corral *c, struct job *job,
 {
   int err;
 
-  job->http_status = o->http_status;
+  job->http_status = (int16_t)o->http_status;
   job->bytes = o->bytes;
   keep_validator(job, o);
   if (o->redirect) {
@@ -1395,6 +1423,7 @@ int corral_new(struct corral **out, struct uv_loop_s *loop,
   if (!c)
     return err;
   c->loop = loop;
+  c->epoch_ms = uv_now(loop);
   c->rootfd = -1;
   urlset_init(&c->set);
   if ((err = copy_opts(c, o)))

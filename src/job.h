@@ -30,7 +30,7 @@ enum job_state {
 
 struct entry {
   struct entry *next;
-  char *path;         /* own output path, or NULL for the job's */
+  const char *path;   /* own output path (a urlset claim), or NULL for the job's */
   const char *source; /* interned by corral.c */
   unsigned line;
   bool is_owner; /* the entry that created the job */
@@ -39,22 +39,31 @@ struct entry {
 
 struct retry_timer;
 
+/*
+ * A run keeps one job per distinct key to its end, so a job is kept small:
+ * fields that never live at the same time share a union, times are
+ * 32-bit, and the waiting entries are a ring reached through its tail.
+ */
 struct job {
   UT_hash_handle hh;
   struct sched_item item;
-  struct entry *entries, **entries_tail;
-  struct job *alias_of;      /* JOB_ALIAS: the job this key joined */
-  struct retry_timer *retry; /* JOB_RETRY only */
-  char *path;                /* output path, relative to the output dir */
-  char *url;                 /* current hop after a redirect, else NULL */
-  char *sha256;              /* expected body hash (lowercase), or NULL */
-  char *validator;           /* ETag/Last-Modified of the .part */
-  char *msg;                 /* JOB_FAILED: reason */
+  struct entry *entries_tail; /* entries_tail->next is the first; or NULL */
+  union {
+    struct job *alias_of;      /* JOB_ALIAS: the job this key joined */
+    struct retry_timer *retry; /* JOB_RETRY only */
+  };
+  union {
+    char *validator; /* ETag/Last-Modified of the .part, until it ends */
+    char *msg;       /* JOB_FAILED: reason */
+  };
+  const char *path; /* output path, relative to the output dir (a claim) */
+  char *url;        /* current hop after a redirect, else NULL */
+  char *sha256;     /* expected body hash (lowercase), or NULL */
   uint64_t bytes;
-  uint64_t started_ms;
-  uint64_t ended_ms;
-  long http_status;
+  uint32_t started_ms; /* ms into the run, plus one; 0 = never started */
+  uint32_t ended_ms;   /* same clock */
   int err;
+  int16_t http_status;
   uint16_t attempts;
   uint16_t hops;
   uint8_t state;
