@@ -9,6 +9,9 @@
 #     --scale           memory at scale: corral (and the others, once) on a
 #                       200,000-line list of 100,000 distinct keys, and the
 #                       RSS per active transfer (-j 1 against -j 200)
+#     --callgrind       instructions per request (valgrind --tool=callgrind,
+#                       user space only) of corral and curl fetching the first
+#                       1,000 small files at -j 16: the repeatable figure
 #     --rounds N        rounds per list x concurrency (default $ROUNDS or 5)
 #     --lists L         which parts to run, from "small dup hosts8 medium big
 #                       disk" (default: all; "none" with --scale runs only
@@ -22,7 +25,8 @@
 #   DISK_ROUNDS (3), BASE_PORT (28480, below the ephemeral range; nginx
 #   listens on 8 ports from it, or from BASE_PORT+10, +20... if taken),
 #   DISK_BASE (where the real-disk output dir is made; default /var/tmp),
-#   SCALE_LINES (default 200000; e.g. "200000 1000000").
+#   SCALE_LINES (default 200000; e.g. "200000 1000000": lists over 200,000
+#   lines run corral and curl only, as aria2c needs ~12 KiB per line).
 #
 # What it does: installs what is missing from Debian, writes a deterministic
 # corpus (AES-CTR keystream under a fixed key: the same bytes on every run)
@@ -98,6 +102,7 @@ CSV=$RESULTS/$STAMP.csv
 WORK=""
 BIG=auto
 SCALE=0
+CALLGRIND=0
 SUMMARIZE=0
 LISTS="small dup hosts8 medium big disk"
 KEEP=0
@@ -111,6 +116,7 @@ parse_args() {
       --big) BIG=1 ;;
       --no-big) BIG=0 ;;
       --scale) SCALE=1 ;;
+      --callgrind) CALLGRIND=1 ;;
       --rounds) ROUNDS=$2; shift ;;
       --lists) LISTS=$2; shift ;;
       --keep) KEEP=1 ;;
@@ -131,7 +137,7 @@ parse_args() {
 install_deps() {
   local -A bin_of=([nginx-light]=nginx [aria2]=aria2c [wget2]=wget2
     [wrk]=wrk [gnuplot-nox]=gnuplot [time]=/usr/bin/time [curl]=curl
-    [python3]=python3 [openssl]=openssl)
+    [python3]=python3 [openssl]=openssl [valgrind]=valgrind)
   local pkg missing=()
   for pkg in "${!bin_of[@]}"; do
     command -v "${bin_of[$pkg]}" >/dev/null || missing+=("$pkg")
@@ -435,7 +441,9 @@ bench_scale() {
   local lines tool
   for lines in $SCALE_LINES; do
     make_scale_list "$lines"
-    for tool in "${TOOLS[@]}"; do
+    local tools=("${TOOLS[@]}")
+    ((lines <= 200000)) || tools=(corral curl)
+    for tool in "${tools[@]}"; do
       log "scale$lines: $tool -j 64"
       run_one "$tool" "scale$lines" 64 1 shm
     done
@@ -444,6 +452,26 @@ bench_scale() {
     log "per-transfer RSS: $tool -j 1 / -j 200 on medium"
     run_one "$tool" medium 1 1 shm
     run_one "$tool" medium 200 1 shm
+  done
+}
+
+# Instructions per request under callgrind (deterministic where wall time
+# is not): corral and curl fetch the first 1,000 small files at -j 16 into
+# /dev/shm.  Prints the markdown lines for the results file.
+bench_callgrind() {
+  local n=1000 tool out total
+  head -n "$n" "$WORK/lists/small.txt" | save_list cg1000
+  echo
+  echo "Instructions per request (valgrind --tool=callgrind, user space, -j 16, $n small files):"
+  echo
+  for tool in corral curl; do
+    out=$(mktemp -d /dev/shm/corral-bench-cg.XXXXXX)
+    tool_cmd "$tool" cg1000 16 "$out"
+    log "callgrind: $tool"
+    total=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+      "${CMD[@]}" 2>&1 >/dev/null | awk '/Collected :/ { print $NF }')
+    rm -rf "$out"
+    echo "- $tool: $((total / n)) instructions per request ($total in all)"
   done
 }
 
@@ -620,10 +648,13 @@ main() {
     esac
   done
   ((SCALE)) && bench_scale
+  local callgrind=""
+  ((CALLGRIND)) && callgrind=$(bench_callgrind)
   {
     describe_machine | sed 's/^/    /'
     echo
     summarize
+    [[ -z $callgrind ]] || echo "$callgrind"
   } | tee "$RESULTS/$STAMP.md"
   chart || log "gnuplot failed: no chart"
   log "raw: $CSV; table: $RESULTS/$STAMP.md"
