@@ -709,6 +709,7 @@ static int take_slot(struct corral *c, struct slot **out)
     cfg.limit = c->o.limit_rate ? &c->limit : NULL;
     if ((err = xfer_new(&s->xfer, &cfg)))
       return err;
+    engine_prepare(&c->engine, s->xfer->easy);
     s->xfer->owner = s;
     s->c = c;
   }

@@ -9,16 +9,65 @@
  */
 #include "engine.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "corral.h"
 
-/* One per socket, not per easy handle: HTTP/2 streams share a socket. */
+/*
+ * One per socket, not per easy handle: HTTP/2 streams share a socket.  It
+ * lives as long as the socket, not as long as one transfer on it.
+ *
+ * libcurl stops watching a kept-alive connection between transfers
+ * (CURL_POLL_REMOVE) and watches it again for the next one.  Stopping and
+ * starting a uv_poll_t costs an epoll_ctl each, and a new uv_poll_t three
+ * more syscalls, on every transfer.  So for the sockets libcurl opens
+ * through cb_open_socket (all of its connections), REMOVE only marks the
+ * socket unwanted and leaves it watched for reading: an idle connection
+ * is silent, and if the server does send (a close, an HTTP/2 GOAWAY), the
+ * first event stops the watch.  We know such a socket's end because
+ * libcurl closes it through cb_close_socket, which closes the uv_poll_t
+ * while the fd is still open.  Any other socket libcurl hands us is
+ * stopped at REMOVE, as libcurl may close it right after.
+ */
 struct sock_ctx {
   uv_poll_t poll;
   curl_socket_t fd;
   struct engine *engine;
+  int events;  /* what the uv_poll_t watches now (UV_READABLE...) */
+  bool wanted; /* libcurl watches it (between POLL_IN/OUT and REMOVE) */
+  bool owned;  /* opened by cb_open_socket: we will see it closed */
 };
+
+static struct sock_ctx *sock_find(const struct engine *e, curl_socket_t fd)
+{
+  return fd >= 0 && (size_t)fd < e->n_socks ? e->socks[fd] : NULL;
+}
+
+/* Records ctx under its fd; grows the table as libcurl's fds grow. */
+static int sock_keep(struct engine *e, struct sock_ctx *ctx)
+{
+  size_t fd = (size_t)ctx->fd;
+
+  if (fd >= e->n_socks) {
+    size_t n = e->n_socks ? e->n_socks : 64;
+    struct sock_ctx **socks;
+
+    while (n <= fd)
+      n *= 2;
+    socks = realloc(e->socks, n * sizeof(*socks));
+    if (!socks)
+      return -1;
+    memset(socks + e->n_socks, 0, (n - e->n_socks) * sizeof(*socks));
+    e->socks = socks;
+    e->n_socks = n;
+  }
+  e->socks[fd] = ctx;
+  return 0;
+}
 
 /* Runs on_closed once the timer and every poll handle have closed. */
 static void maybe_closed(struct engine *e)
@@ -39,6 +88,77 @@ static void on_poll_closed(uv_handle_t *handle)
   free(ctx);
   e->polls--;
   maybe_closed(e);
+}
+
+static void on_poll(uv_poll_t *poll, int status, int events);
+
+static struct sock_ctx *sock_ctx_new(struct engine *e, curl_socket_t fd,
+                                     bool owned)
+{
+  struct sock_ctx *ctx = malloc(sizeof(*ctx));
+
+  if (!ctx)
+    return NULL;
+  ctx->fd = fd;
+  ctx->engine = e;
+  ctx->events = 0;
+  ctx->wanted = false;
+  ctx->owned = owned;
+  if (sock_keep(e, ctx) || uv_poll_init_socket(e->loop, &ctx->poll, fd)) {
+    if (sock_find(e, fd) == ctx)
+      e->socks[fd] = NULL;
+    free(ctx);
+    return NULL;
+  }
+  ctx->poll.data = ctx;
+  e->polls++;
+  return ctx;
+}
+
+static void sock_watch(struct sock_ctx *ctx, int events)
+{
+  if (ctx->events == events)
+    return;
+  ctx->events = events;
+  if (events)
+    uv_poll_start(&ctx->poll, events, on_poll);
+  else
+    uv_poll_stop(&ctx->poll);
+}
+
+static void sock_ctx_close(struct engine *e, struct sock_ctx *ctx)
+{
+  e->socks[ctx->fd] = NULL;
+  uv_close((uv_handle_t *)&ctx->poll, on_poll_closed);
+}
+
+static curl_socket_t cb_open_socket(void *userp, curlsocktype purpose,
+                                    struct curl_sockaddr *addr)
+{
+  struct engine *e = userp;
+  curl_socket_t fd;
+
+  (void)purpose;
+  fd = socket(addr->family, addr->socktype, addr->protocol);
+  if (fd == CURL_SOCKET_BAD || sock_ctx_new(e, fd, true))
+    return fd;
+  close(fd);
+  return CURL_SOCKET_BAD;
+}
+
+/*
+ * libcurl closes a socket: close its poll handle first (uv_close stops it
+ * while the fd is still open), then the fd.  Called from inside libcurl,
+ * which is fine: it calls libuv only.
+ */
+static int cb_close_socket(void *userp, curl_socket_t fd)
+{
+  struct engine *e = userp;
+  struct sock_ctx *ctx = sock_find(e, fd);
+
+  if (ctx)
+    sock_ctx_close(e, ctx);
+  return close(fd);
 }
 
 static void drain(struct engine *e)
@@ -78,6 +198,11 @@ static void on_poll(uv_poll_t *poll, int status, int events)
   struct sock_ctx *ctx = poll->data;
   int flags = 0;
 
+  if (!ctx->wanted) {
+    /* An idle connection spoke (a close, most likely): stop listening. */
+    sock_watch(ctx, 0);
+    return;
+  }
   if (status < 0)
     flags = CURL_CSELECT_ERR;
   if (events & UV_READABLE)
@@ -105,24 +230,6 @@ static int cb_timer(CURLM *multi, long timeout_ms, void *userp)
   return 0;
 }
 
-static struct sock_ctx *sock_ctx_new(struct engine *e, curl_socket_t fd)
-{
-  struct sock_ctx *ctx = malloc(sizeof(*ctx));
-
-  if (!ctx)
-    return NULL;
-  if (uv_poll_init_socket(e->loop, &ctx->poll, fd)) {
-    free(ctx);
-    return NULL;
-  }
-  ctx->fd = fd;
-  ctx->engine = e;
-  ctx->poll.data = ctx;
-  e->polls++;
-  curl_multi_assign(e->multi, fd, ctx);
-  return ctx;
-}
-
 static int cb_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
                      void *socketp)
 {
@@ -131,25 +238,28 @@ static int cb_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
   int events = 0;
 
   (void)easy;
+  if (!ctx)
+    ctx = sock_find(e, fd);
   switch (what) {
   case CURL_POLL_IN:
   case CURL_POLL_OUT:
   case CURL_POLL_INOUT:
-    if (!ctx && !(ctx = sock_ctx_new(e, fd)))
+    if (!ctx && !(ctx = sock_ctx_new(e, fd, false)))
       return -1;
+    if (!socketp)
+      curl_multi_assign(e->multi, fd, ctx);
     if (what != CURL_POLL_OUT)
       events |= UV_READABLE;
     if (what != CURL_POLL_IN)
       events |= UV_WRITABLE;
-    uv_poll_start(&ctx->poll, events, on_poll);
+    ctx->wanted = true;
+    sock_watch(ctx, events);
     return 0;
   case CURL_POLL_REMOVE:
     if (ctx) {
-      /* Stop now: libcurl may close the fd as soon as we return. */
-      uv_poll_stop(&ctx->poll);
-      if (!e->closing)
-        curl_multi_assign(e->multi, fd, NULL);
-      uv_close((uv_handle_t *)&ctx->poll, on_poll_closed);
+      ctx->wanted = false;
+      if (!ctx->owned || ctx->events != UV_READABLE)
+        sock_watch(ctx, 0);
     }
     return 0;
   default:
@@ -170,6 +280,8 @@ int engine_init(struct engine *e, uv_loop_t *loop, unsigned max_connects,
   e->running = 0;
   e->closing = 0;
   e->timer_closed = 0;
+  e->socks = NULL;
+  e->n_socks = 0;
   e->multi = curl_multi_init();
   if (!e->multi)
     return CORRAL_ENOMEM;
@@ -191,6 +303,14 @@ int engine_init(struct engine *e, uv_loop_t *loop, unsigned max_connects,
    */
   curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)max_connects);
   return 0;
+}
+
+void engine_prepare(struct engine *e, CURL *easy)
+{
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, cb_open_socket);
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, e);
+  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, cb_close_socket);
+  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, e);
 }
 
 int engine_add(struct engine *e, CURL *easy)
@@ -217,12 +337,21 @@ static void on_timer_closed(uv_handle_t *handle)
 
 void engine_close(struct engine *e, engine_closed_cb on_closed)
 {
+  size_t fd;
+
   if (e->closing)
     return;
   e->closing = 1;
   e->on_closed = on_closed;
-  /* multi_cleanup closes cached connections and so calls cb_socket. */
+  /* multi_cleanup closes cached connections and so calls cb_close_socket. */
   curl_multi_cleanup(e->multi);
   e->multi = NULL;
+  /* Sockets libcurl closed without telling us (none are expected). */
+  for (fd = 0; fd < e->n_socks; fd++)
+    if (e->socks[fd])
+      sock_ctx_close(e, e->socks[fd]);
+  free(e->socks);
+  e->socks = NULL;
+  e->n_socks = 0;
   uv_close((uv_handle_t *)&e->timer, on_timer_closed);
 }

@@ -6,6 +6,9 @@
  *
  * Calling sequence:
  *   engine_init(&e, loop, opts, on_done, data);
+ *   engine_prepare(&e, easy)          once per easy handle, before its first
+ *                                     engine_add: the engine owns the
+ *                                     sockets' lifetime (their close)
  *   engine_add(&e, easy) ...          from loop context only (never from a
  *                                     libcurl callback)
  *   on_done(easy, result, data)       called from loop context after the
@@ -37,6 +40,8 @@ struct engine {
   engine_done_cb on_done;
   engine_closed_cb on_closed;
   void *data;
+  struct sock_ctx **socks; /* indexed by fd: libcurl's live sockets */
+  size_t n_socks;
   unsigned polls; /* open uv_poll_t handles, for teardown */
   int running;    /* transfers libcurl reports as running */
   int closing;
@@ -45,6 +50,7 @@ struct engine {
 
 int engine_init(struct engine *e, uv_loop_t *loop, unsigned max_connects,
                 engine_done_cb on_done, void *data);
+void engine_prepare(struct engine *e, CURL *easy);
 int engine_add(struct engine *e, CURL *easy);
 void engine_remove(struct engine *e, CURL *easy);
 void engine_close(struct engine *e, engine_closed_cb on_closed);

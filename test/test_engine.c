@@ -69,6 +69,43 @@ START_TEST(test_many_files_right_bytes)
 }
 END_TEST
 
+/*
+ * The server closes each connection after its answer without saying so,
+ * as servers do with idle keep-alive connections.  The closed connection
+ * sits in libcurl's cache, still watched by the engine, until the next
+ * transfer finds it dead and opens another: every file still arrives
+ * whole, one request each, and a last ordinary file follows.
+ */
+START_TEST(test_server_closing_idle_connections)
+{
+  enum { N = 12 };
+  char *urls[N + 1], target[64], name[32];
+  struct corral_opts o;
+  unsigned i;
+
+  for (i = 0; i < N; i++) {
+    snprintf(target, sizeof(target), "/oneshot/%u/o%u.bin", 700 + i, i);
+    urls[i] = harness_url_dup(&srv, 0, target);
+  }
+  urls[N] = harness_url_dup(&srv, 0, "/bytes/900/last.bin");
+  opts_for_test(&o);
+  o.jobs = 1;
+  harness_run_urls(&lib, &o, urls, NULL, N + 1);
+  for (i = 0; i < N; i++) {
+    snprintf(target, sizeof(target), "/oneshot/%u/o%u.bin", 700 + i, i);
+    snprintf(name, sizeof(name), "o%u.bin", i);
+    ck_assert_int_eq(lib.got[i + 1].status, CORRAL_STATUS_OK);
+    ck_assert_msg(harness_file_matches(dir, name, target, 700 + i), "%s",
+                  name);
+    ck_assert_int_eq(testsrv_requests(&srv, target), 1);
+  }
+  ck_assert_int_eq(lib.got[N + 1].status, CORRAL_STATUS_OK);
+  ck_assert(harness_file_matches(dir, "last.bin", "/bytes/900/last.bin", 900));
+  ck_assert_int_eq(testsrv_total(&srv), N + 1);
+  harness_free_urls(urls, N + 1);
+}
+END_TEST
+
 START_TEST(test_equivalent_spellings_fetch_once)
 {
   const char *targets[] = {
@@ -413,6 +450,7 @@ static Suite *engine_suite(void)
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, test_many_files_right_bytes);
+  tcase_add_test(tc, test_server_closing_idle_connections);
   tcase_add_test(tc, test_equivalent_spellings_fetch_once);
   tcase_add_test(tc, test_not_merged);
   tcase_add_test(tc, test_jobs_limit);

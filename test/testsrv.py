@@ -23,6 +23,9 @@ Content routes (GET; HEAD gives the same headers without a body):
   /drop/K/T/N[/rest]    like /bytes/N, but the first T requests for the
                         target close the connection after K body bytes
   /short/N/M[/rest]     Content-Length N, M bytes, then close
+  /oneshot/N[/rest]     like /bytes/N, then the server closes the kept-alive
+                        connection (no "Connection: close": the client finds
+                        out while the connection sits idle)
   /redirect/N[/rest]    302 to /redirect/N-1[/rest]; /redirect/0 goes to
                         /bytes/64[/rest] (the query is kept)
   /to?u=URLENCODED      302 to the decoded Location
@@ -385,6 +388,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def r_short(self, n, m, rest):
         self.content(int(n), cut=int(m), ranges=False)
 
+    def r_oneshot(self, n, rest):
+        self.content(int(n))
+        self.hangup()
+
     def redirect(self, location):
         self.text(302, "redirect\n", [("Location", location)])
 
@@ -469,6 +476,7 @@ ROUTES = [
     (re.compile(r"/flaky/(\d+)/(\d+)(/.*)?$"), Handler.r_flaky),
     (re.compile(r"/drop/(\d+)/(\d+)/(\d+)(/.*)?$"), Handler.r_drop),
     (re.compile(r"/short/(\d+)/(\d+)(/.*)?$"), Handler.r_short),
+    (re.compile(r"/oneshot/(\d+)(/.*)?$"), Handler.r_oneshot),
     (re.compile(r"/redirect/(\d+)(/.*)?$"), Handler.r_redirect),
     (re.compile(r"/to$"), Handler.r_to),
     (re.compile(r"/loop/([ab])$"), Handler.r_loop),
