@@ -153,6 +153,7 @@ static void on_header(struct xfer *x, const char *line, size_t n)
 
     x->status = sp ? strtol(sp + 1, NULL, 10) : 0;
     x->range_start = -1;
+    x->last_modified = -1;
     x->retry_after_ms = 0;
     return;
   }
@@ -167,9 +168,12 @@ static void on_header(struct xfer *x, const char *line, size_t n)
   }
   else if ((v = httphdr_value(line, n, "ETag", &len)))
     keep_validator(x, v, len);
-  else if (!x->validator &&
-           (v = httphdr_value(line, n, "Last-Modified", &len)))
-    keep_validator(x, v, len);
+  else if ((v = httphdr_value(line, n, "Last-Modified", &len))) {
+    /* Ours, not CURLOPT_FILETIME: libcurl's date parser is slow. */
+    x->last_modified = httphdr_date(v, len);
+    if (!x->validator)
+      keep_validator(x, v, len);
+  }
 }
 
 static size_t cb_header(char *data, size_t size, size_t n, void *userp)
@@ -194,7 +198,6 @@ static void set_fixed_options(struct xfer *x)
   curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(e, CURLOPT_FILETIME, 1L);
   curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
   curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)BUFFER_SIZE);
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -316,6 +319,7 @@ int xfer_start(struct xfer *x, const struct xfer_params *params)
   x->write_err = 0;
   x->paused = false;
   x->range_start = -1;
+  x->last_modified = -1;
   x->retry_after_ms = 0;
   x->resume_from = 0;
   x->errbuf[0] = '\0';
@@ -364,7 +368,7 @@ static void fail(struct xfer_outcome *o, int err, bool transient,
 /* A 2xx that ended cleanly: check it and commit PATH.part to PATH. */
 static void complete_body(struct xfer *x, struct xfer_outcome *o)
 {
-  curl_off_t expect = -1, filetime = -1;
+  curl_off_t expect = -1;
   char got[65];
   int err;
 
@@ -373,7 +377,6 @@ static void complete_body(struct xfer *x, struct xfer_outcome *o)
     return;
   }
   curl_easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &expect);
-  curl_easy_getinfo(x->easy, CURLINFO_FILETIME_T, &filetime);
   o->bytes = sink_size(x->sink);
   if (expect >= 0 && o->bytes != x->resume_from + (uint64_t)expect) {
     fail(o, CORRAL_ESHORT, true, "body is %llu bytes, expected %llu",
@@ -392,7 +395,7 @@ static void complete_body(struct xfer *x, struct xfer_outcome *o)
       }
     }
   }
-  err = sink_commit(&x->sink, filetime);
+  err = sink_commit(&x->sink, x->last_modified);
   if (err)
     fail(o, err, false, "%s: %s", x->params.path, corral_strerror(err));
 }

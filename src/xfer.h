@@ -81,7 +81,8 @@ struct xfer {
   uint64_t resume_from;
   uint64_t last_rx_ms;
   uint64_t started_ms;
-  int64_t range_start; /* from Content-Range, -1 if none */
+  int64_t range_start;   /* from Content-Range, -1 if none */
+  int64_t last_modified; /* from Last-Modified, -1 if none */
   uint64_t retry_after_ms;
   long status;   /* of the response being received */
   int write_err; /* why cb_write refused data */

@@ -6,6 +6,9 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
 
 #include "httphdr.h"
 
@@ -90,6 +93,66 @@ END_TEST
 static const struct {
   const char *value;
   int64_t want;
+} dates[] = {
+    {"Sun, 06 Nov 1994 08:49:37 GMT", 784111777},
+    {"Thu, 01 Jan 1970 00:00:00 GMT", 0},
+    {"Fri, 31 Dec 1999 23:59:59 GMT", 946684799},
+    {"Tue, 29 Feb 2000 12:00:00 GMT", 951825600},
+    {"Mon, 01 Mar 2100 00:00:00 GMT", 4107542400},
+    /* A wrong weekday passes, as in libcurl; a word that is none fails. */
+    {"Mon, 06 Nov 1994 08:49:37 GMT", 784111777},
+    {"Xyz, 06 Nov 1994 08:49:37 GMT", -1},
+    {"SuI, 06 Nov 1994 08:49:37 GMT", -1},
+    /* Other case: libcurl's parser takes it. */
+    {"sun, 06 NOV 1994 08:49:37 GMT", 784111777},
+    /* Obsolete forms, which go to curl_getdate. */
+    {"Sunday, 06-Nov-94 08:49:37 GMT", 784111777},
+    {"Sun Nov  6 08:49:37 1994", 784111777},
+    {"Sun, 6 Nov 1994 08:49:37 GMT", 784111777},
+    {"Sun, 06 Foo 1994 08:49:37 GMT", -1},
+    {"Sun, 06 Nov 1994 25:49:37 GMT", -1},
+    {"garbage", -1},
+    {"", -1},
+};
+
+START_TEST(test_date)
+{
+  size_t n;
+  char *v = span(dates[_i].value, &n);
+
+  ck_assert_int_eq(httphdr_date(v, n), dates[_i].want);
+  /* Where they overlap, our parser and libcurl's agree. */
+  ck_assert_int_eq(curl_getdate(dates[_i].value, NULL), dates[_i].want);
+  free(v);
+}
+END_TEST
+
+/*
+ * Every 1,000,003rd second from 1970 to 2106, written as IMF-fixdate by
+ * gmtime and strftime, parses back to itself, and libcurl agrees.
+ */
+START_TEST(test_date_round_trip)
+{
+  int64_t t;
+
+  for (t = 0; t < 4294967296LL; t += 1000003) {
+    time_t tt = (time_t)t;
+    struct tm tm;
+    char buf[64];
+    size_t n;
+
+    gmtime_r(&tt, &tm);
+    n = strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    ck_assert_uint_eq(n, 29);
+    ck_assert_int_eq(httphdr_date(buf, n), t);
+    ck_assert_int_eq(curl_getdate(buf, NULL), tt);
+  }
+}
+END_TEST
+
+static const struct {
+  const char *value;
+  int64_t want;
 } ranges[] = {
     {"bytes 0-99/100", 0},
     {"bytes 30000-99999/100000", 30000},
@@ -123,6 +186,8 @@ static Suite *httphdr_suite(void)
   tcase_add_loop_test(tc, test_value, 0, sizeof(values) / sizeof(values[0]));
   tcase_add_loop_test(tc, test_retry_after, 0,
                       sizeof(retry_afters) / sizeof(retry_afters[0]));
+  tcase_add_loop_test(tc, test_date, 0, sizeof(dates) / sizeof(dates[0]));
+  tcase_add_test(tc, test_date_round_trip);
   tcase_add_loop_test(tc, test_range_start, 0,
                       sizeof(ranges) / sizeof(ranges[0]));
   suite_add_tcase(s, tc);

@@ -8,12 +8,16 @@
  *  - Retry-After never asks for more than a day, and a value of digits
  *    only gives exactly that many seconds (capped);
  *  - a range start is -1 or a number that the value really begins with
- *    after "bytes ", and "bytes A-B/T" with A <= B gives A back.
+ *    after "bytes ", and "bytes A-B/T" with A <= B gives A back;
+ *  - an HTTP-date is -1 or a time, and where our own IMF-fixdate parser
+ *    took it (29 bytes ending in " GMT"), libcurl's parser agrees.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <curl/curl.h>
 
 #include "httphdr.h"
 
@@ -87,6 +91,19 @@ static void check_range(const char *v, size_t n)
   }
 }
 
+static void check_date(const char *v, size_t n)
+{
+  int64_t when = httphdr_date(v, n);
+  char buf[32];
+
+  CHECK(when >= -1);
+  if (when < 0 || n != 29 || memcmp(v + 25, " GMT", 4) || memchr(v, 0, n))
+    return;
+  memcpy(buf, v, n);
+  buf[n] = '\0';
+  CHECK(curl_getdate(buf, NULL) == when);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   char *copy;
@@ -100,6 +117,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   check_value(copy, size);
   check_retry_after(copy, size);
   check_range(copy, size);
+  check_date(copy, size);
   free(copy);
   return 0;
 }
