@@ -27,7 +27,7 @@
 #include "ratelimit.h"
 #include "reader.h"
 #include "safefs.h"
-#include "sched.h"
+#include "scheduler.h"
 #include "urlnorm.h"
 #include "urlset.h"
 #include "xfer.h"

@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "hash.h"
-#include "sched.h"
+#include "scheduler.h"
 
 enum job_state {
   JOB_PLANNED, /* dry run: never fetched */

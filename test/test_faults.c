@@ -2,15 +2,20 @@
  * Library tests of failures against the loopback test server: dropped
  * connections, short bodies, 503 with Retry-After, backoff, permanent and
  * transient statuses, stalls, size limits, refused connections, redirects,
- * disk errors and .part files left by an earlier run.  Each test forks
+ * disk errors (a file for a folder, EACCES, ENOSPC and EROFS on real
+ * mounts) and .part files left by an earlier run.  Each test forks
  * (Check's default) and gets a fresh server from a checked fixture, a fresh
  * output dir and a fresh loop.  Timing is asserted only as lower bounds,
  * taken from the server's own request log.
  */
+#define _GNU_SOURCE /* unshare(), CLONE_NEWNS */
 #include <check.h>
+#include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -569,6 +574,97 @@ START_TEST(test_disk_error_eacces)
 }
 END_TEST
 
+/*
+ * In a child with its own mount namespace: mounts a tmpfs with flags and
+ * data at DIR/mnt, downloads url into mnt/f.bin and checks, while the
+ * mount is still visible, that the entry failed once with want's strerror
+ * text and its path in msg, and left neither mnt/f.bin nor its .part.
+ * Returns 0 when all of that held, CHILD_SKIP when the mount cannot be
+ * made (no root, no CAP_SYS_ADMIN), else the number of the first check
+ * that failed.
+ */
+static int child_disk_error(const char *url, unsigned long flags,
+                            const char *data, int want)
+{
+  const struct corral_entry e = {.url = url, .out = "mnt/f.bin", .line = 1};
+  struct corral_opts o;
+  char mnt[512];
+
+  harness_path(mnt, sizeof(mnt), dir, "mnt");
+  if (unshare(CLONE_NEWNS) < 0 ||
+      mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+      mount("tmpfs", mnt, "tmpfs", flags, data) < 0) {
+    fprintf(stderr, "child_disk_error: mount: %s\n", strerror(errno));
+    return CHILD_SKIP;
+  }
+  opts_for_test(&o);
+  if (harness_run_plain(&lib, &o, &e, 1)) {
+    fprintf(stderr, "child_disk_error: library run: %s\n", lib.why);
+    return 10;
+  }
+  fprintf(stderr, "child_disk_error: msg: %s\n", lib.got[1].msg);
+  if (lib.got[1].status != CORRAL_STATUS_FAILED)
+    return 1;
+  if (!strstr(lib.got[1].msg, strerror(want)))
+    return 2;
+  if (!strstr(lib.got[1].msg, "mnt/f.bin"))
+    return 3;
+  if (lib.got[1].attempts != 1)
+    return 4;
+  if (harness_exists(dir, "mnt/f.bin"))
+    return 5;
+  if (harness_exists(dir, "mnt/f.bin.part"))
+    return 6;
+  return 0;
+}
+
+/* Forks child_disk_error and asserts its verdict (see test_disk_error_eacces). */
+static void check_disk_error(const char *target, unsigned long flags,
+                             const char *data, int want)
+{
+  char mnt[512], *url = harness_url_dup(&srv, 0, target);
+  unsigned char verdict = 255;
+  int fds[2], status = 0;
+  pid_t pid;
+
+  harness_path(mnt, sizeof(mnt), dir, "mnt");
+  ck_assert_int_eq(mkdir(mnt, 0755), 0);
+  ck_assert_int_eq(pipe(fds), 0);
+  pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    verdict = (unsigned char)child_disk_error(url, flags, data, want);
+    _exit(write(fds[1], &verdict, 1) == 1 ? 0 : 1);
+  }
+  close(fds[1]);
+  ck_assert_int_eq(read(fds[0], &verdict, 1), 1);
+  close(fds[0]);
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  free(url);
+  ck_assert(WIFEXITED(status));
+  if (verdict == CHILD_SKIP) {
+    fprintf(stderr, "%s: SKIPPED, cannot mount a tmpfs\n", target);
+    return;
+  }
+  ck_assert_msg(verdict == 0, "%s: check %d failed", target, verdict);
+  /* Permanent: one request, no retry. */
+  ck_assert_int_eq(testsrv_requests(&srv, target), 1);
+}
+
+/* 12c: ENOSPC mid-body (a 16 KiB tmpfs, a 200 KB body). */
+START_TEST(test_disk_error_enospc)
+{
+  check_disk_error("/bytes/200000/full.bin", 0, "size=16k", ENOSPC);
+}
+END_TEST
+
+/* 12d: EROFS on creating the .part (a read-only tmpfs). */
+START_TEST(test_disk_error_erofs)
+{
+  check_disk_error("/bytes/1000/ro.bin", MS_RDONLY, "size=16k", EROFS);
+}
+END_TEST
+
 /* 13a: a correct .part from an earlier run is resumed with Range. */
 START_TEST(test_resume_earlier_part)
 {
@@ -640,6 +736,8 @@ static Suite *faults_suite(void)
   tcase_add_test(tc, test_redirects_merge);
   tcase_add_test(tc, test_disk_error_not_a_dir);
   tcase_add_test(tc, test_disk_error_eacces);
+  tcase_add_test(tc, test_disk_error_enospc);
+  tcase_add_test(tc, test_disk_error_erofs);
   tcase_add_test(tc, test_resume_earlier_part);
   tcase_add_test(tc, test_part_restart_on_200);
   suite_add_tcase(s, tc);

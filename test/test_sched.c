@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "sched.h"
+#include "scheduler.h"
 
 #define container_of(ptr, type, member)                                       \
   ((type *)((char *)(ptr)-offsetof(type, member)))

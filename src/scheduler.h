@@ -18,8 +18,8 @@
  *
  * The module is pure: no I/O and no clock; callers pass time in.
  */
-#ifndef CORRAL_SCHED_H
-#define CORRAL_SCHED_H
+#ifndef CORRAL_SCHEDULER_H
+#define CORRAL_SCHEDULER_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -4,7 +4,7 @@
  * "host:port"; the ring holds exactly the hosts that have waiting items and
  * a free per-host slot, which is what makes sched_next() O(1).
  */
-#include "sched.h"
+#include "scheduler.h"
 
 #include <stdlib.h>
 #include <string.h>
