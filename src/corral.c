@@ -688,6 +688,25 @@ static const char *choose_name(struct xfer *x, const char *disposition)
   return path;
 }
 
+/*
+ * libcurl's receive buffer for each transfer.  A big buffer means fewer
+ * reads, and on a fast link fewer window updates for the kernel to send:
+ * on loopback, 4 x 256 MiB took ~45% more system time with 16 KiB than
+ * with 64 KiB or more.  But every active transfer holds one, so they
+ * share a budget: 100 KiB each (curl's size) up to 10 transfers at once,
+ * down to 16 KiB (libcurl's default) from 64 on.  Under --limit-rate,
+ * small reads keep the shared bucket smooth.
+ */
+static long receive_buffer_size(const struct corral *c)
+{
+  const long budget = 1024 * 1024, least = 16 * 1024, most = 100 * 1024;
+  long size = budget / (long)c->o.jobs;
+
+  if (c->o.limit_rate || size < least)
+    return least;
+  return size > most ? most : size & ~4095L;
+}
+
 static int take_slot(struct corral *c, struct slot **out)
 {
   struct xfer_config cfg;
@@ -704,6 +723,7 @@ static int take_slot(struct corral *c, struct slot **out)
     cfg.cacert = c->o.cacert;
     cfg.insecure = c->o.insecure;
     cfg.connect_timeout_ms = (long)(c->o.connect_timeout * 1000);
+    cfg.buffer_size = receive_buffer_size(c);
     cfg.max_filesize = c->o.max_filesize;
     cfg.choose_name = c->o.content_disposition ? choose_name : NULL;
     cfg.limit = c->o.limit_rate ? &c->limit : NULL;

@@ -20,13 +20,6 @@
 #include "safefs.h"
 #include "sink.h"
 
-/*
- * libcurl's receive buffer, one per active transfer: 16 KiB keeps an
- * active transfer under 32 KiB of memory; larger buffers saved little CPU
- * on big files (the kernel's copying dominates) and cost 48 KiB each.
- */
-#define BUFFER_SIZE (16 * 1024)
-
 static bool is_2xx(long status)
 {
   return status >= 200 && status < 300;
@@ -199,7 +192,7 @@ static void set_fixed_options(struct xfer *x)
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
-  curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)BUFFER_SIZE);
+  curl_easy_setopt(e, CURLOPT_BUFFERSIZE, x->cfg.buffer_size);
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(e, CURLOPT_USERAGENT, x->cfg.user_agent);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, x->cfg.connect_timeout_ms);

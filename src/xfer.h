@@ -43,6 +43,7 @@ struct xfer_config {
   const char *cacert;
   bool insecure;
   long connect_timeout_ms;
+  long buffer_size;         /* libcurl's receive buffer, per transfer */
   uint64_t max_filesize;    /* 0 = none */
   struct ratelimit *limit;  /* shared --limit-rate bucket, or NULL */
   xfer_name_cb choose_name; /* NULL unless --content-disposition */
