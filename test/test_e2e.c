@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -234,6 +235,65 @@ START_TEST(test_five_thousand_urls_one_request_per_key)
 }
 END_TEST
 
+/*
+ * -j 200 under an open-file limit of 64: corral runs fewer transfers at
+ * once and says how many, never more than that many connections are open,
+ * and every file arrives.  The limit is set by a shell wrapper, as a user
+ * would (`ulimit -n 64; corral ...`): setrlimit() in this process would
+ * not reach the child under valgrind, which only pretends to lower it.
+ */
+START_TEST(test_low_fd_limit_runs_fewer_transfers)
+{
+  enum { URLS = 120 };
+  char list[600], wrapper[600], real[4096], target[64], name[32];
+  char *args[] = {"-j", "200", "--per-host", "200", "-o", out, "-i", list,
+                  NULL};
+  char *saved = NULL;
+  const char *warning;
+  unsigned i, ran = 0;
+  FILE *f;
+
+  snprintf(list, sizeof(list), "%s/list.txt", dir);
+  ck_assert_ptr_nonnull(f = fopen(list, "w"));
+  for (i = 0; i < URLS; i++) {
+    /* Slow enough that many would run at once without the limit. */
+    snprintf(target, sizeof(target), "/slow/1000/100/fd%u.bin", i);
+    fprintf(f, "%s\n", url(0, target));
+  }
+  fclose(f);
+  snprintf(real, sizeof(real), "%s", harness_bin());
+  snprintf(wrapper, sizeof(wrapper), "%s/corral-ulimit", dir);
+  harness_writef(wrapper,
+                 "#!/bin/sh\nulimit -n 64 || exit 125\nexec %s \"$@\"\n", real);
+  ck_assert_int_eq(chmod(wrapper, 0755), 0);
+  if (getenv("CORRAL_BIN"))
+    ck_assert_ptr_nonnull(saved = strdup(getenv("CORRAL_BIN")));
+  ck_assert_int_eq(setenv("CORRAL_BIN", wrapper, 1), 0);
+  ck_assert_int_eq(run(args), 0);
+  if (saved)
+    ck_assert_int_eq(setenv("CORRAL_BIN", saved, 1), 0);
+  else
+    ck_assert_int_eq(unsetenv("CORRAL_BIN"), 0);
+  free(saved);
+  warning = strstr(err_text, "transfers at once instead of 200");
+  ck_assert_msg(warning, "no warning from corral under ulimit -n 64");
+  while (warning > err_text && warning[-1] == ' ')
+    warning--;
+  while (warning > err_text && warning[-1] >= '0' && warning[-1] <= '9')
+    warning--;
+  ck_assert_int_eq(sscanf(warning, "%u", &ran), 1);
+  ck_assert_uint_ge(ran, 1);
+  ck_assert_uint_lt(ran, 64);
+  ck_assert_int_le(testsrv_max_conns(&srv, -1), ran);
+  ck_assert_int_eq(testsrv_total(&srv), URLS);
+  for (i = 0; i < URLS; i++) {
+    snprintf(target, sizeof(target), "/slow/1000/100/fd%u.bin", i);
+    snprintf(name, sizeof(name), "fd%u.bin", i);
+    ck_assert_msg(harness_file_matches(out, name, target, 1000), "%s", name);
+  }
+}
+END_TEST
+
 START_TEST(test_sigint_keeps_parts_and_rerun_finishes)
 {
   char *args[] = {"-o",
@@ -326,6 +386,7 @@ static Suite *e2e_suite(void)
   tcase_add_test(tc, test_failures_exit_1_and_leave_no_file);
   tcase_add_test(tc, test_dry_run_touches_nothing);
   tcase_add_test(tc, test_five_thousand_urls_one_request_per_key);
+  tcase_add_test(tc, test_low_fd_limit_runs_fewer_transfers);
   tcase_add_test(tc, test_sigint_keeps_parts_and_rerun_finishes);
   tcase_add_test(tc, test_sigterm_exits_143);
   tcase_add_test(tc, test_report_has_one_object_per_entry);
