@@ -506,13 +506,48 @@ START_TEST(test_disk_error_not_a_dir)
 }
 END_TEST
 
+/* What a forked disk-error child runs. */
+struct disk_case {
+  char *url;
+  unsigned long flags; /* tmpfs mount flags */
+  const char *data;    /* tmpfs mount data */
+  int want;            /* the errno whose text the message must hold */
+};
+
+/*
+ * Runs check(dc) in a forked child and returns its verdict.  The child
+ * sends it through a pipe rather than its exit status, which valgrind
+ * replaces when it finds leaks inherited from the parent.
+ */
+static int child_verdict(int (*check)(const struct disk_case *),
+                         const struct disk_case *dc)
+{
+  unsigned char verdict = 255;
+  int fds[2], status = 0;
+  pid_t pid;
+
+  ck_assert_int_eq(pipe(fds), 0);
+  pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    verdict = (unsigned char)check(dc);
+    _exit(write(fds[1], &verdict, 1) == 1 ? 0 : 1);
+  }
+  close(fds[1]);
+  ck_assert_int_eq(read(fds[0], &verdict, 1), 1);
+  close(fds[0]);
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert(WIFEXITED(status));
+  return verdict;
+}
+
 /*
  * In a child without root: downloads into the read-only DIR/ro.  Returns
  * 0 when the entry failed with "Permission denied" in its msg.
  */
-static int child_eacces(const char *url)
+static int child_eacces(const struct disk_case *dc)
 {
-  const struct corral_entry e = {.url = url, .out = "ro/f.bin", .line = 1};
+  const struct corral_entry e = {.url = dc->url, .out = "ro/f.bin", .line = 1};
   struct corral_opts o;
 
   if (geteuid() == 0 && (setgid(65534) < 0 || setuid(65534) < 0))
@@ -535,35 +570,19 @@ static int child_eacces(const char *url)
   return 0;
 }
 
-/*
- * 12b: EACCES on the .part fails the entry with strerror text.  The child
- * sends its verdict through a pipe rather than its exit status, which
- * valgrind replaces when it finds leaks inherited from the parent.
- */
+/* 12b: EACCES on the .part fails the entry with strerror text. */
 START_TEST(test_disk_error_eacces)
 {
-  char sub[512], *url = harness_url_dup(&srv, 0, "/bytes/100/f.bin");
-  unsigned char verdict = 255;
-  int fds[2], status = 0;
-  pid_t pid;
+  struct disk_case dc = {.url = harness_url_dup(&srv, 0, "/bytes/100/f.bin")};
+  char sub[512];
+  int verdict;
 
   ck_assert_int_eq(chmod(dir, 0755), 0);
   harness_path(sub, sizeof(sub), dir, "ro");
   ck_assert_int_eq(mkdir(sub, 0555), 0);
   ck_assert_int_eq(chmod(sub, 0555), 0);
-  ck_assert_int_eq(pipe(fds), 0);
-  pid = fork();
-  ck_assert_int_ge(pid, 0);
-  if (pid == 0) {
-    verdict = (unsigned char)child_eacces(url);
-    _exit(write(fds[1], &verdict, 1) == 1 ? 0 : 1);
-  }
-  close(fds[1]);
-  ck_assert_int_eq(read(fds[0], &verdict, 1), 1);
-  close(fds[0]);
-  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-  free(url);
-  ck_assert(WIFEXITED(status));
+  verdict = child_verdict(child_eacces, &dc);
+  free(dc.url);
   if (verdict == CHILD_SKIP) {
     fprintf(stderr, "test_disk_error_eacces: SKIPPED, cannot drop root\n");
     return;
@@ -575,25 +594,24 @@ START_TEST(test_disk_error_eacces)
 END_TEST
 
 /*
- * In a child with its own mount namespace: mounts a tmpfs with flags and
- * data at DIR/mnt, downloads url into mnt/f.bin and checks, while the
- * mount is still visible, that the entry failed once with want's strerror
- * text and its path in msg, and left neither mnt/f.bin nor its .part.
+ * In a child with its own mount namespace: mounts a tmpfs with dc's flags
+ * and data at DIR/mnt, downloads dc->url into mnt/f.bin and checks, while
+ * the mount is still visible, that the entry failed once with the text of
+ * dc->want and its path in msg, and left neither mnt/f.bin nor its .part.
  * Returns 0 when all of that held, CHILD_SKIP when the mount cannot be
  * made (no root, no CAP_SYS_ADMIN), else the number of the first check
  * that failed.
  */
-static int child_disk_error(const char *url, unsigned long flags,
-                            const char *data, int want)
+static int child_disk_error(const struct disk_case *dc)
 {
-  const struct corral_entry e = {.url = url, .out = "mnt/f.bin", .line = 1};
+  const struct corral_entry e = {.url = dc->url, .out = "mnt/f.bin", .line = 1};
   struct corral_opts o;
   char mnt[512];
 
   harness_path(mnt, sizeof(mnt), dir, "mnt");
   if (unshare(CLONE_NEWNS) < 0 ||
-      mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-      mount("tmpfs", mnt, "tmpfs", flags, data) < 0) {
+      mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 ||
+      mount("tmpfs", mnt, "tmpfs", dc->flags, dc->data) < 0) {
     fprintf(stderr, "child_disk_error: mount: %s\n", strerror(errno));
     return CHILD_SKIP;
   }
@@ -605,7 +623,7 @@ static int child_disk_error(const char *url, unsigned long flags,
   fprintf(stderr, "child_disk_error: msg: %s\n", lib.got[1].msg);
   if (lib.got[1].status != CORRAL_STATUS_FAILED)
     return 1;
-  if (!strstr(lib.got[1].msg, strerror(want)))
+  if (!strstr(lib.got[1].msg, strerror(dc->want)))
     return 2;
   if (!strstr(lib.got[1].msg, "mnt/f.bin"))
     return 3;
@@ -618,30 +636,21 @@ static int child_disk_error(const char *url, unsigned long flags,
   return 0;
 }
 
-/* Forks child_disk_error and asserts its verdict (see test_disk_error_eacces). */
+/* Runs child_disk_error in a child and asserts its verdict. */
 static void check_disk_error(const char *target, unsigned long flags,
                              const char *data, int want)
 {
-  char mnt[512], *url = harness_url_dup(&srv, 0, target);
-  unsigned char verdict = 255;
-  int fds[2], status = 0;
-  pid_t pid;
+  struct disk_case dc = {.url = harness_url_dup(&srv, 0, target),
+                         .flags = flags,
+                         .data = data,
+                         .want = want};
+  char mnt[512];
+  int verdict;
 
   harness_path(mnt, sizeof(mnt), dir, "mnt");
   ck_assert_int_eq(mkdir(mnt, 0755), 0);
-  ck_assert_int_eq(pipe(fds), 0);
-  pid = fork();
-  ck_assert_int_ge(pid, 0);
-  if (pid == 0) {
-    verdict = (unsigned char)child_disk_error(url, flags, data, want);
-    _exit(write(fds[1], &verdict, 1) == 1 ? 0 : 1);
-  }
-  close(fds[1]);
-  ck_assert_int_eq(read(fds[0], &verdict, 1), 1);
-  close(fds[0]);
-  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-  free(url);
-  ck_assert(WIFEXITED(status));
+  verdict = child_verdict(child_disk_error, &dc);
+  free(dc.url);
   if (verdict == CHILD_SKIP) {
     fprintf(stderr, "%s: SKIPPED, cannot mount a tmpfs\n", target);
     return;
