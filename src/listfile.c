@@ -43,20 +43,43 @@ static int fail(char *why, size_t whylen, const char *reason)
   return -1;
 }
 
-/* A reason naming a key; the key is cut and made printable first. */
+/* Copies up to KEY_SHOWN bytes of text into shown, non-printables as '?'. */
+static void show(char shown[KEY_SHOWN + 1], const char *text)
+{
+  size_t i;
+
+  for (i = 0; i < KEY_SHOWN && text[i]; i++) {
+    unsigned char c = (unsigned char)text[i];
+    shown[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+  }
+  shown[i] = '\0';
+}
+
+/* A reason naming a key, cut and made printable. */
 static int fail_key(char *why, size_t whylen, const char *what,
                     const char *key)
 {
   char shown[KEY_SHOWN + 1];
-  size_t i;
 
-  for (i = 0; i < KEY_SHOWN && key[i]; i++) {
-    unsigned char c = (unsigned char)key[i];
-    shown[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-  }
-  shown[i] = '\0';
+  show(shown, key);
   if (why && whylen)
     snprintf(why, whylen, "%s key '%s'", what, shown);
+  return -1;
+}
+
+/*
+ * A field that is not key=value.  Most often the URL held a raw space
+ * ("http://h/my file"), so the reason names the field and says so.
+ */
+static int fail_stray(char *why, size_t whylen, const char *field)
+{
+  char shown[KEY_SHOWN + 1];
+
+  show(shown, field);
+  if (why && whylen)
+    snprintf(why, whylen,
+             "field '%s' is not key=value (a space in a URL is written %%20)",
+             shown);
   return -1;
 }
 
@@ -134,7 +157,7 @@ static int parse_field(char *tok, struct listfile_entry *e, char *why,
   const char *reason = NULL;
 
   if (!eq)
-    return fail(why, whylen, "field without '=' after URL");
+    return fail_stray(why, whylen, tok);
   *eq = '\0';
   if (!strcmp(tok, "out"))
     slot = &e->out;

@@ -80,11 +80,12 @@ struct listfile_entry {
  * nothing when why is NULL or whylen is 0).  The reasons are:
  *   "line longer than 65536 bytes", "NUL byte in line",
  *   "unknown key 'KEY'", "duplicate key 'KEY'",
- *   "field without '=' after URL", "bad sha256 (want 64 hex digits)",
+ *   "field 'FIELD' is not key=value (a space in a URL is written %20)",
+ *   "bad sha256 (want 64 hex digits)",
  *   "out= is empty", "out= is absolute",
  *   "out= climbs out of the output dir", "out= names no file".
- * A KEY in a reason is cut to 32 bytes, its non-printable bytes shown as
- * '?'.
+ * A KEY or FIELD in a reason is cut to 32 bytes, its non-printable bytes
+ * shown as '?'.
  */
 int listfile_parse_line(char *line, size_t len, struct listfile_entry *e,
                         char *why, size_t whylen);

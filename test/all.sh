@@ -41,6 +41,13 @@ CK_FORK=no CORRAL_BIN=$wrapper meson test -C build --print-errorlogs \
   --timeout-multiplier 4 \
   --wrap='valgrind -q --leak-check=full --error-exitcode=99' 2>&1 |
   tee build/test-valgrind.log | grep -E '^ *[0-9]+/[0-9]+ |^(Ok|Fail|Timeout):'
+# A child a test forks reports its verdict through a pipe, so valgrind's
+# exit code there fails nothing: any report in the log fails the run.
+if grep -Eq '^==[0-9]+==' build/meson-logs/testlog-valgrind.txt; then
+  echo "valgrind reported errors:" >&2
+  grep -E '^==[0-9]+==' build/meson-logs/testlog-valgrind.txt | head -40 >&2
+  exit 1
+fi
 echo "== fuzzing, ${FUZZ_SECONDS:-30} s per target"
 bash test/fuzz/run.sh "${FUZZ_SECONDS:-30}"
 echo "== all runs passed"

@@ -84,9 +84,14 @@ static const struct line_case line_cases[] = {
     {"http://a/x sha256=" HEX_LO " sha256=" HEX_LO, 0, -1, NULL, NULL, NULL,
      "duplicate key 'sha256'"},
     {"http://a/x bare", 0, -1, NULL, NULL, NULL,
-     "field without '=' after URL"},
+     "field 'bare' is not key=value (a space in a URL is written %20)"},
     {"http://a/x out=f extra", 0, -1, NULL, NULL, NULL,
-     "field without '=' after URL"},
+     "field 'extra' is not key=value (a space in a URL is written %20)"},
+    /* The longest reason still fits LISTFILE_WHY_MAX; the field is cut. */
+    {"http://exa mple-0123456789012345678901234567890123456789", 0, -1, NULL,
+     NULL, NULL,
+     "field 'mple-012345678901234567890123456' is not key=value (a space in a "
+     "URL is written %20)"},
     {"http://a/\0x", 11, -1, NULL, NULL, NULL, "NUL byte in line"},
     {"\0", 1, -1, NULL, NULL, NULL, "NUL byte in line"},
 };

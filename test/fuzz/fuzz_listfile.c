@@ -201,7 +201,6 @@ static bool known_reason(const char *why)
 {
   static const char *const reasons[] = {LISTFILE_TOO_LONG,
                                         "NUL byte in line",
-                                        "field without '=' after URL",
                                         "bad sha256 (want 64 hex digits)",
                                         "out= is empty",
                                         "out= is absolute",
@@ -213,7 +212,9 @@ static bool known_reason(const char *why)
     if (!strcmp(why, reasons[i]))
       return true;
   return !strncmp(why, "unknown key '", 13) ||
-         !strncmp(why, "duplicate key '", 15);
+         !strncmp(why, "duplicate key '", 15) ||
+         (!strncmp(why, "field '", 7) &&
+          strstr(why, "' is not key=value (a space in a URL is written %20)"));
 }
 
 /* Parses a heap copy of exactly len + 1 bytes, with a why of whylen. */
