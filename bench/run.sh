@@ -45,9 +45,11 @@
 # only); hosts8 = the small files spread over 8 ports.
 #
 # Figures (the table shows medians over rounds):
-#   wall s     elapsed time of the tool (bash EPOCHREALTIME around the run)
-#   CPU s      user + sys of the tool (GNU time %U + %S; nginx not included)
-#   RSS MiB    peak resident set of the tool (GNU time %M)
+#   wall s     elapsed time of the tool, from fork to reap (bench/rusage.py)
+#   CPU s      user + sys of the tool (wait4's rusage, in microseconds: GNU
+#              time's two decimals quantized the short runs; nginx not
+#              included)
+#   RSS MiB    peak resident set of the tool (wait4's ru_maxrss)
 #   reqs       requests nginx counted during the run (stub_status delta)
 #   conns      TCP connections nginx accepted during the run
 #   files      regular files the tool left in its output dir
@@ -363,17 +365,15 @@ EOF
 # One timed run; appends a CSV row.  Args: tool list j round dest
 run_one() {
   local tool=$1 list=$2 j=$3 round=$4 dest=$5 out rc=0
-  local a0 r0 a1 r1 t0 t1 user sys rss files bytes missing bad ok
+  local a0 r0 a1 r1 wall user sys rss files bytes missing bad ok
   if [[ $dest == disk ]]; then out=$DISK_DIR/$tool; sync; else out=$WORK/out/$tool; fi
   rm -rf "$out" && mkdir -p "$out"
   tool_cmd "$tool" "$list" "$j" "$out"
   read -r a0 r0 < <(nginx_counters)
-  t0=$EPOCHREALTIME
-  /usr/bin/time -f '%U %S %M' -o "$WORK/time.txt" \
+  python3 "$HERE/rusage.py" "$WORK/time.txt" \
     timeout "$TIMEOUT" "${CMD[@]}" >"$WORK/tool.log" 2>&1 || rc=$?
-  t1=$EPOCHREALTIME
   read -r a1 r1 < <(nginx_counters)
-  read -r user sys rss < <(tail -n 1 "$WORK/time.txt")
+  read -r wall user sys rss < <(tail -n 1 "$WORK/time.txt")
   read -r files bytes missing bad < <(verify "$out" "$list")
   ok=""
   ((rc == 0)) || ok+=";rc=$rc"
@@ -387,7 +387,7 @@ run_one() {
   fi
   printf '%s,%s,%s,%s,%s,%s,%d,%.6f,%s,%s,%s,%d,%d,%s,%s,%s,%s,%s,%s\n' \
     "$list" "$dest" "$j" "$round" "$tool" "${ok:-ok}" "$rc" \
-    "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" "$user" "$sys" \
+    "$wall" "$user" "$sys" \
     "$rss" $((r1 - r0 - 1)) $((a1 - a0 - 1)) "$files" "$bytes" \
     "$(wc -l <"$WORK/lists/$list.keys")" "$(list_bytes "$list")" \
     "$missing" "$bad" >>"$CSV"
