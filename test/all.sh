@@ -45,9 +45,11 @@ CK_FORK=no CORRAL_BIN=$wrapper meson test -C build --print-errorlogs \
   --timeout-multiplier 4 \
   --wrap="valgrind -q --leak-check=full --error-exitcode=99 $markers" 2>&1 |
   tee build/test-valgrind.log | grep -E '^ *[0-9]+/[0-9]+ |^(Ok|Fail|Timeout):'
-if grep -q VALGRIND-ERROR-BEGIN build/meson-logs/testlog-valgrind.txt; then
+# (The log also holds each test's command line, markers option included.)
+if grep -Eq '^==[0-9]+== VALGRIND-ERROR-BEGIN' \
+  build/meson-logs/testlog-valgrind.txt; then
   echo "valgrind reported errors:" >&2
-  sed -n '/VALGRIND-ERROR-BEGIN/,/VALGRIND-ERROR-END/p' \
+  sed -En '/^==[0-9]+== VALGRIND-ERROR-BEGIN/,/^==[0-9]+== VALGRIND-ERROR-END/p' \
     build/meson-logs/testlog-valgrind.txt | head -60 >&2
   exit 1
 fi
