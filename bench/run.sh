@@ -31,8 +31,9 @@
 # What it does: installs what is missing from Debian, writes a deterministic
 # corpus (AES-CTR keystream under a fixed key: the same bytes on every run)
 # to a dir on /dev/shm, starts one nginx there (1 worker, keep-alive,
-# access_log off, stub_status), and runs the tools in the order corral, curl,
-# wget2, aria2c, repeated for ROUNDS rounds, for each list and concurrency.
+# access_log off, stub_status), and runs the tools one after another,
+# corral, curl, wget2, aria2c rotated by one each round (round 2 starts with
+# curl), for ROUNDS rounds, for each list and concurrency.
 # Every run writes into a fresh, empty dir on /dev/shm (tmpfs: "shm" rows,
 # the tool-bound figures); the small list is also run DISK_ROUNDS rounds
 # into a new dir under DISK_BASE on the real disk ("disk" rows; sync before each run, none
@@ -362,6 +363,17 @@ print(files, size, len(expected - seen), bad)
 EOF
 }
 
+# The tools in the order of round N: TOOLS rotated by N - 1.  The first
+# run of a round pays for the memory the previous round's files held
+# (4 x 256 MiB on tmpfs took the first tool of a round 2-4 times as long),
+# so no tool may always go first.
+tools_of_round() {
+  local n=${#TOOLS[@]} i
+  for ((i = 0; i < n; i++)); do
+    printf '%s ' "${TOOLS[(i + $1 - 1) % n]}"
+  done
+}
+
 # One timed run; appends a CSV row.  Args: tool list j round dest
 run_one() {
   local tool=$1 list=$2 j=$3 round=$4 dest=$5 out rc=0
@@ -405,7 +417,9 @@ bench_list() {
   local list=$1 j=$2 round tool
   for ((round = 1; round <= ROUNDS; round++)); do
     log "$list -j $j round $round/$ROUNDS"
-    for tool in "${TOOLS[@]}"; do run_one "$tool" "$list" "$j" "$round" shm; done
+    for tool in $(tools_of_round "$round"); do
+      run_one "$tool" "$list" "$j" "$round" shm
+    done
   done
 }
 
@@ -415,7 +429,9 @@ bench_disk() {
   for j in 16 64; do
     for ((round = 1; round <= DISK_ROUNDS; round++)); do
       log "small -j $j on the real disk ($DISK_DIR) round $round/$DISK_ROUNDS"
-      for tool in "${TOOLS[@]}"; do run_one "$tool" small "$j" "$round" disk; done
+      for tool in $(tools_of_round "$round"); do
+        run_one "$tool" small "$j" "$round" disk
+      done
     done
   done
 }
