@@ -30,8 +30,9 @@
  * is silent, and if the server does send (a close, an HTTP/2 GOAWAY), the
  * first event stops the watch.  We know such a socket's end because
  * libcurl closes it through cb_close_socket, which closes the uv_poll_t
- * while the fd is still open.  Any other socket libcurl hands us is
- * stopped at REMOVE, as libcurl may close it right after.
+ * while the fd is still open.  Any other socket libcurl hands us (one it
+ * did not open through us) is closed at REMOVE, as libcurl may close it
+ * right after, and its fd number may come back as another socket.
  */
 struct sock_ctx {
   uv_poll_t poll;
@@ -256,11 +257,15 @@ static int cb_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
     sock_watch(ctx, events);
     return 0;
   case CURL_POLL_REMOVE:
-    if (ctx) {
-      ctx->wanted = false;
-      if (!ctx->owned || ctx->events != UV_READABLE)
-        sock_watch(ctx, 0);
+    if (!ctx)
+      return 0;
+    if (!ctx->owned) {
+      sock_ctx_close(e, ctx);
+      return 0;
     }
+    ctx->wanted = false;
+    if (ctx->events != UV_READABLE)
+      sock_watch(ctx, 0);
     return 0;
   default:
     return -1;
